@@ -1,0 +1,242 @@
+//! Authorization: the one place that decides whether a principal may act.
+
+use crate::id::{EnvironmentId, OrgId, ProjectId, TokenId, UserId};
+use crate::reach::Reach;
+use crate::role::Role;
+use crate::scope::{Scope, Scopes};
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Token(TokenGrant),
+    User(UserGrant),
+}
+
+/// What a verified deployment token grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub token_id: TokenId,
+    pub org_id: OrgId,
+    pub reach: Reach,
+    pub scopes: Scopes,
+}
+
+/// What a logged-in user is: their org roles, and whether they run the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGrant {
+    pub user_id: UserId,
+    pub instance_admin: bool,
+    pub memberships: Vec<(OrgId, Role)>,
+}
+
+/// The part of an org an action touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// The org as a whole: members, creating projects, every project at once.
+    Org,
+    Project(ProjectId),
+    Environment(ProjectId, EnvironmentId),
+}
+
+impl From<Reach> for Area {
+    fn from(reach: Reach) -> Self {
+        match reach {
+            Reach::Org => Area::Org,
+            Reach::Project(project) => Area::Project(project),
+            Reach::Environment(project, environment) => Area::Environment(project, environment),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The principal cannot see this at all; answered like "not found" so
+    /// that nobody learns what exists in other orgs or projects.
+    #[error("not found")]
+    OutOfReach,
+    #[error("this credential lacks the {0} scope")]
+    MissingScope(Scope),
+    #[error("a token may only issue tokens within its own reach and scopes")]
+    Escalation,
+    #[error("only instance admins may do this")]
+    NotInstanceAdmin,
+}
+
+impl Principal {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Principal::User(user) => Some(user.user_id),
+            Principal::Token(_) => None,
+        }
+    }
+
+    pub fn token_id(&self) -> Option<TokenId> {
+        match self {
+            Principal::Token(token) => Some(token.token_id),
+            Principal::User(_) => None,
+        }
+    }
+
+    pub fn is_instance_admin(&self) -> bool {
+        matches!(self, Principal::User(user) if user.instance_admin)
+    }
+
+    /// The role of a user in `org`, if they are a member.
+    pub fn role_in(&self, org: OrgId) -> Option<Role> {
+        match self {
+            Principal::User(user) => user.memberships.iter().find(|(id, _)| *id == org).map(|(_, role)| *role),
+            Principal::Token(_) => None,
+        }
+    }
+
+    /// The scopes this principal holds in `org`, wherever in it they apply.
+    pub fn scopes_in(&self, org: OrgId) -> Option<Scopes> {
+        match self {
+            Principal::Token(token) => (token.org_id == org).then_some(token.scopes),
+            Principal::User(_) => self.role_in(org).map(Role::scopes),
+        }
+    }
+
+    /// Whether the principal may see anything in `org` at all.
+    pub fn can_enter(&self, org: OrgId) -> Result<(), Denied> {
+        self.scopes_in(org).map(|_| ()).ok_or(Denied::OutOfReach)
+    }
+
+    /// The one scope check: may this principal do `scope` in `area` of `org`?
+    pub fn authorize(&self, scope: Scope, org: OrgId, area: Area) -> Result<(), Denied> {
+        let scopes = self.scopes_in(org).ok_or(Denied::OutOfReach)?;
+        if let Principal::Token(token) = self {
+            let reached = match area {
+                Area::Org => token.reach == Reach::Org,
+                Area::Project(project) => token.reach.covers(project, None),
+                Area::Environment(project, environment) => token.reach.covers(project, Some(environment)),
+            };
+            if !reached {
+                return Err(Denied::OutOfReach);
+            }
+        }
+        if scopes.allows(scope) {
+            Ok(())
+        } else {
+            Err(Denied::MissingScope(scope))
+        }
+    }
+
+    /// Whether the principal may see objects of `project` (and `environment`)
+    /// in a listing: used to filter, not to act.
+    pub fn sees(&self, org: OrgId, project: Option<ProjectId>, environment: Option<EnvironmentId>) -> bool {
+        match self {
+            Principal::Token(token) if token.org_id == org => match (token.reach, project) {
+                (Reach::Org, _) => true,
+                (_, None) => false,
+                (Reach::Project(mine), Some(project)) => mine == project,
+                (Reach::Environment(mine, env), Some(project)) => {
+                    mine == project && environment.is_none_or(|environment| environment == env)
+                }
+            },
+            Principal::Token(_) => false,
+            Principal::User(_) => self.role_in(org).is_some(),
+        }
+    }
+
+    /// Whether the principal may create a token reaching `reach` with
+    /// `scopes` in `org`: it needs `admin` there, and a token can never hand
+    /// out more than it holds.
+    pub fn may_issue(&self, org: OrgId, reach: Reach, scopes: Scopes) -> Result<(), Denied> {
+        self.authorize(Scope::Admin, org, reach.into())?;
+        if let Principal::Token(token) = self {
+            if !token.reach.contains(reach) || !token.scopes.covers(scopes) {
+                return Err(Denied::Escalation);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the principal may manage (rotate, revoke, delete) an existing
+    /// token that reaches `reach` with `scopes`.
+    pub fn may_manage(&self, org: OrgId, reach: Reach, scopes: Scopes) -> Result<(), Denied> {
+        self.may_issue(org, reach, scopes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(org: OrgId, reach: Reach, scopes: &str) -> Principal {
+        Principal::Token(TokenGrant {
+            token_id: TokenId::generate(),
+            org_id: org,
+            reach,
+            scopes: Scopes::parse_list(scopes).unwrap(),
+        })
+    }
+
+    fn user(org: OrgId, role: Role) -> Principal {
+        Principal::User(UserGrant { user_id: UserId::generate(), instance_admin: false, memberships: vec![(org, role)] })
+    }
+
+    #[test]
+    fn a_token_never_reaches_another_org() {
+        let org = OrgId::generate();
+        let other = OrgId::generate();
+        let admin = token(org, Reach::Org, "admin");
+        assert_eq!(admin.authorize(Scope::Read, other, Area::Org), Err(Denied::OutOfReach));
+        assert!(!admin.sees(other, None, None));
+    }
+
+    #[test]
+    fn a_deploy_token_cannot_read() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let deploy = token(org, Reach::Project(project), "deploy");
+        assert!(deploy.authorize(Scope::Deploy, org, Area::Project(project)).is_ok());
+        assert_eq!(deploy.authorize(Scope::Read, org, Area::Project(project)), Err(Denied::MissingScope(Scope::Read)));
+    }
+
+    #[test]
+    fn an_environment_token_deploys_only_to_its_environment() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let production = EnvironmentId::generate();
+        let staging = EnvironmentId::generate();
+        let deploy = token(org, Reach::Environment(project, production), "deploy");
+        assert!(deploy.authorize(Scope::Deploy, org, Area::Environment(project, production)).is_ok());
+        assert_eq!(deploy.authorize(Scope::Deploy, org, Area::Environment(project, staging)), Err(Denied::OutOfReach));
+        assert_eq!(deploy.authorize(Scope::Deploy, org, Area::Project(project)), Err(Denied::OutOfReach));
+    }
+
+    #[test]
+    fn tokens_cannot_issue_wider_or_stronger_tokens() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let env = EnvironmentId::generate();
+        let project_admin = token(org, Reach::Project(project), "admin");
+        assert!(project_admin.may_issue(org, Reach::Environment(project, env), Scopes::only(Scope::Deploy)).is_ok());
+        assert_eq!(project_admin.may_issue(org, Reach::Org, Scopes::only(Scope::Deploy)), Err(Denied::OutOfReach));
+        let narrow_admin = token(org, Reach::Org, "admin");
+        assert!(narrow_admin.may_issue(org, Reach::Org, Scopes::all()).is_ok());
+        let reader = token(org, Reach::Org, "read");
+        assert_eq!(reader.may_issue(org, Reach::Org, Scopes::only(Scope::Read)), Err(Denied::MissingScope(Scope::Admin)));
+    }
+
+    #[test]
+    fn members_deploy_and_read_but_do_not_manage_tokens() {
+        let org = OrgId::generate();
+        let member = user(org, Role::Member);
+        assert!(member.authorize(Scope::Deploy, org, Area::Org).is_ok());
+        assert_eq!(member.may_issue(org, Reach::Org, Scopes::only(Scope::Deploy)), Err(Denied::MissingScope(Scope::Admin)));
+        assert!(user(org, Role::Admin).may_issue(org, Reach::Org, Scopes::all()).is_ok());
+        assert_eq!(member.authorize(Scope::Read, OrgId::generate(), Area::Org), Err(Denied::OutOfReach));
+    }
+
+    #[test]
+    fn listings_show_only_what_a_token_reaches() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let reader = token(org, Reach::Project(project), "read");
+        assert!(reader.sees(org, Some(project), None));
+        assert!(!reader.sees(org, Some(ProjectId::generate()), None));
+        assert!(!reader.sees(org, None, None));
+    }
+}

@@ -1,0 +1,134 @@
+//! Object identifiers: a type prefix and 20 random base62 characters.
+//!
+//! Random (not sequential) so they never reveal row counts; fixed-size and
+//! `Copy` so passing them around never allocates.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::base62;
+
+const RANDOM_LEN: usize = 20;
+pub const ID_LEN: usize = 4 + RANDOM_LEN;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a valid {kind} id (expected {prefix} followed by {RANDOM_LEN} letters and digits)")]
+pub struct InvalidId {
+    pub kind: &'static str,
+    pub prefix: &'static str,
+    pub text: String,
+}
+
+macro_rules! define_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name([u8; ID_LEN]);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate() -> Self {
+                let mut bytes = [0u8; ID_LEN];
+                bytes[..4].copy_from_slice($prefix.as_bytes());
+                base62::fill_random(&mut bytes[4..]);
+                Self(bytes)
+            }
+
+            pub fn parse(text: &str) -> Result<Self, InvalidId> {
+                let bytes = text.as_bytes();
+                let valid = bytes.len() == ID_LEN
+                    && text.starts_with($prefix)
+                    && bytes[4..].iter().all(|b| base62::is_base62(*b));
+                if !valid {
+                    return Err(InvalidId { kind: $kind, prefix: $prefix, text: text.chars().take(64).collect() });
+                }
+                let mut out = [0u8; ID_LEN];
+                out.copy_from_slice(bytes);
+                Ok(Self(out))
+            }
+
+            /// True when `text` has this id's prefix: callers use it to tell an
+            /// id from a slug or name.
+            pub fn looks_like(text: &str) -> bool {
+                text.starts_with($prefix)
+            }
+
+            pub fn as_str(&self) -> &str {
+                // Only ASCII is ever stored (see `generate` and `parse`).
+                std::str::from_utf8(&self.0).expect("ids are ASCII")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(text: &str) -> Result<Self, InvalidId> {
+                Self::parse(text)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+define_id!(/// An organization (a "workspace").
+    OrgId, "org_", "organization");
+define_id!(/// A project (an "app").
+    ProjectId, "prj_", "project");
+define_id!(/// An environment of a project.
+    EnvironmentId, "env_", "environment");
+define_id!(/// A human user.
+    UserId, "usr_", "user");
+define_id!(/// A deployment token record (not its secret).
+    TokenId, "tok_", "token");
+define_id!(/// A deployment.
+    DeploymentId, "dep_", "deployment");
+define_id!(/// An audit event.
+    EventId, "evt_", "audit event");
+define_id!(/// A branch tracking rule.
+    BranchRuleId, "brr_", "branch rule");
+define_id!(/// A login session (the record, not its credential).
+    SessionId, "ses_", "session");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = TokenId::generate();
+        assert_eq!(TokenId::parse(id.as_str()), Ok(id));
+        assert!(id.as_str().starts_with("tok_"));
+    }
+
+    #[test]
+    fn ids_of_another_kind_are_rejected() {
+        let id = ProjectId::generate();
+        let err = TokenId::parse(id.as_str()).unwrap_err();
+        assert!(err.to_string().contains("not a valid token id"));
+    }
+}

@@ -1,0 +1,20 @@
+//! The domain of gatepass, free of I/O, async and framework types.
+//!
+//! - [`token`] is the token engine: format, parsing, checksum, keyed digest,
+//!   masked preview.
+//! - [`scope`], [`reach`], [`plan`] and [`role`] are the closed vocabularies of
+//!   what a credential may do and where.
+//! - [`access`] is the one place that decides whether a principal may act.
+//! - [`expiry`], [`branch_rule`] and [`name`] parse user input at the edge.
+
+pub mod access;
+pub mod base62;
+pub mod branch_rule;
+pub mod expiry;
+pub mod id;
+pub mod name;
+pub mod plan;
+pub mod reach;
+pub mod role;
+pub mod scope;
+pub mod token;

@@ -1,0 +1,8 @@
+//! The token engine: how a deployment token looks, how it is checked offline,
+//! how it is turned into the digest we store, and how it is shown masked.
+
+mod digest;
+mod format;
+
+pub use digest::{SaltError, TokenDigest, TokenSalt, SALT_ENV, SALT_FILE_ENV, SALT_MIN_LEN};
+pub use format::{parse, MalformedToken, ParsedToken, PlainToken, TokenKind, TOKEN_LEN};

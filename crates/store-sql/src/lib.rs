@@ -1,0 +1,333 @@
+//! What the SQL backends share: one row struct per table, decoded by sqlx the
+//! same way on SQLite and PostgreSQL, and one conversion into the store's
+//! records. Instants are stored as Unix milliseconds, digests as bytes.
+
+use gatepass_core::id::*;
+use gatepass_core::plan::Plan;
+use gatepass_core::reach::{Reach, TokenLevel};
+use gatepass_core::role::Role;
+use gatepass_core::scope::Scopes;
+use gatepass_core::token::TokenDigest;
+use gatepass_store::*;
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn id<T>(parse: fn(&str) -> Result<T, InvalidId>, text: &str) -> StoreResult<T> {
+    parse(text).map_err(corrupt)
+}
+
+fn digest(bytes: &[u8]) -> StoreResult<TokenDigest> {
+    TokenDigest::from_slice(bytes).ok_or_else(|| corrupt("digest is not 32 bytes"))
+}
+
+fn role(text: &str) -> StoreResult<Role> {
+    Role::parse(text).ok_or_else(|| corrupt(format!("unknown role {text:?}")))
+}
+
+/// The text stored for a reach: level, project, environment.
+pub fn reach_columns(reach: Reach) -> (&'static str, Option<String>, Option<String>) {
+    (
+        reach.level().as_str(),
+        reach.project().map(|p| p.to_string()),
+        reach.environment().map(|e| e.to_string()),
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub struct OrgRow {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<OrgRow> for Org {
+    type Error = StoreError;
+    fn try_from(row: OrgRow) -> StoreResult<Org> {
+        Ok(Org {
+            id: id(OrgId::parse, &row.id)?,
+            name: row.name,
+            slug: row.slug,
+            plan: Plan::parse(&row.plan).ok_or_else(|| corrupt(format!("unknown plan {:?}", row.plan)))?,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct OrgWithRoleRow {
+    #[sqlx(flatten)]
+    pub org: OrgRow,
+    pub role: String,
+}
+
+impl TryFrom<OrgWithRoleRow> for (Org, Role) {
+    type Error = StoreError;
+    fn try_from(row: OrgWithRoleRow) -> StoreResult<(Org, Role)> {
+        Ok((row.org.try_into()?, role(&row.role)?))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub instance_admin: bool,
+    pub created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> StoreResult<User> {
+        Ok(User {
+            id: id(UserId::parse, &row.id)?,
+            email: row.email,
+            password_hash: row.password_hash,
+            instance_admin: row.instance_admin,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MemberRow {
+    pub org_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+    fn try_from(row: MemberRow) -> StoreResult<Member> {
+        Ok(Member {
+            org_id: id(OrgId::parse, &row.org_id)?,
+            user_id: id(UserId::parse, &row.user_id)?,
+            email: row.email,
+            role: role(&row.role)?,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub credential_digest: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(row: SessionRow) -> StoreResult<Session> {
+        Ok(Session {
+            id: id(SessionId::parse, &row.id)?,
+            user_id: id(UserId::parse, &row.user_id)?,
+            credential_digest: row.credential_digest.as_slice().try_into().map_err(|_| corrupt("session digest"))?,
+            created_at: from_millis(row.created_at),
+            expires_at: from_millis(row.expires_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ProjectRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub slug: String,
+    pub deploy_hook_url: Option<String>,
+    pub deploy_hook_secret: Option<String>,
+    pub created_at: i64,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = StoreError;
+    fn try_from(row: ProjectRow) -> StoreResult<Project> {
+        Ok(Project {
+            id: id(ProjectId::parse, &row.id)?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            name: row.name,
+            slug: row.slug,
+            deploy_hook: match (row.deploy_hook_url, row.deploy_hook_secret) {
+                (Some(url), Some(secret)) => Some(DeployHook { url, secret }),
+                _ => None,
+            },
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EnvironmentRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<EnvironmentRow> for Environment {
+    type Error = StoreError;
+    fn try_from(row: EnvironmentRow) -> StoreResult<Environment> {
+        Ok(Environment {
+            id: id(EnvironmentId::parse, &row.id)?,
+            project_id: id(ProjectId::parse, &row.project_id)?,
+            name: row.name,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct BranchRuleRow {
+    pub id: String,
+    pub project_id: String,
+    pub pattern: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<BranchRuleRow> for BranchRule {
+    type Error = StoreError;
+    fn try_from(row: BranchRuleRow) -> StoreResult<BranchRule> {
+        Ok(BranchRule {
+            id: id(BranchRuleId::parse, &row.id)?,
+            project_id: id(ProjectId::parse, &row.project_id)?,
+            pattern: row.pattern,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub level: String,
+    pub project_id: Option<String>,
+    pub environment_id: Option<String>,
+    pub scopes: String,
+    pub preview: String,
+    pub digest: Vec<u8>,
+    pub previous_digest: Option<Vec<u8>>,
+    pub previous_valid_until: Option<i64>,
+    pub created_by_id: String,
+    pub created_by_label: String,
+    pub created_at: i64,
+    pub rotated_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl TryFrom<TokenRow> for TokenRecord {
+    type Error = StoreError;
+    fn try_from(row: TokenRow) -> StoreResult<TokenRecord> {
+        let level = TokenLevel::parse(&row.level).ok_or_else(|| corrupt(format!("unknown level {:?}", row.level)))?;
+        let project = row.project_id.as_deref().map(|p| id(ProjectId::parse, p)).transpose()?;
+        let environment = row.environment_id.as_deref().map(|e| id(EnvironmentId::parse, e)).transpose()?;
+        let reach = match (level, project, environment) {
+            (TokenLevel::Org, None, None) => Reach::Org,
+            (TokenLevel::Project, Some(project), None) => Reach::Project(project),
+            (TokenLevel::Environment, Some(project), Some(environment)) => Reach::Environment(project, environment),
+            _ => return Err(corrupt(format!("token {} has a level that does not match its target", row.id))),
+        };
+        Ok(TokenRecord {
+            id: id(TokenId::parse, &row.id)?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            name: row.name,
+            reach,
+            scopes: Scopes::parse_list(&row.scopes).map_err(corrupt)?,
+            preview: row.preview,
+            digest: digest(&row.digest)?,
+            previous_digest: row.previous_digest.as_deref().map(digest).transpose()?,
+            previous_valid_until: row.previous_valid_until.map(from_millis),
+            created_by: Actor { id: row.created_by_id, label: row.created_by_label },
+            created_at: from_millis(row.created_at),
+            rotated_at: row.rotated_at.map(from_millis),
+            last_used_at: row.last_used_at.map(from_millis),
+            expires_at: row.expires_at.map(from_millis),
+            revoked_at: row.revoked_at.map(from_millis),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DeploymentRow {
+    pub id: String,
+    pub org_id: String,
+    pub project_id: String,
+    pub environment_id: String,
+    pub git_ref: String,
+    pub commit_sha: String,
+    pub description: String,
+    pub status: String,
+    pub hook_status: String,
+    pub created_by_id: String,
+    pub created_by_label: String,
+    pub created_at: i64,
+}
+
+impl TryFrom<DeploymentRow> for Deployment {
+    type Error = StoreError;
+    fn try_from(row: DeploymentRow) -> StoreResult<Deployment> {
+        Ok(Deployment {
+            id: id(DeploymentId::parse, &row.id)?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            project_id: id(ProjectId::parse, &row.project_id)?,
+            environment_id: id(EnvironmentId::parse, &row.environment_id)?,
+            git_ref: row.git_ref,
+            commit_sha: row.commit_sha,
+            description: row.description,
+            status: DeploymentStatus::parse(&row.status).ok_or_else(|| corrupt("deployment status"))?,
+            hook_status: HookStatus::parse(&row.hook_status).ok_or_else(|| corrupt("hook status"))?,
+            created_by: Actor { id: row.created_by_id, label: row.created_by_label },
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AuditEventRow {
+    pub id: String,
+    pub org_id: Option<String>,
+    pub actor_id: String,
+    pub actor_label: String,
+    pub action: String,
+    pub target: String,
+    pub client_ip: Option<String>,
+    pub details: String,
+    pub at: i64,
+}
+
+impl TryFrom<AuditEventRow> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(row: AuditEventRow) -> StoreResult<AuditEvent> {
+        Ok(AuditEvent {
+            id: id(EventId::parse, &row.id)?,
+            org_id: row.org_id.as_deref().map(|o| id(OrgId::parse, o)).transpose()?,
+            actor: Actor { id: row.actor_id, label: row.actor_label },
+            action: row.action,
+            target: row.target,
+            client_ip: row.client_ip,
+            details: serde_json::from_str(&row.details).map_err(corrupt)?,
+            at: from_millis(row.at),
+        })
+    }
+}
+
+/// Converts a list of rows, failing on the first corrupt one.
+pub fn convert_all<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+pub fn convert_one<R, T: TryFrom<R, Error = StoreError>>(row: Option<R>) -> StoreResult<Option<T>> {
+    row.map(T::try_from).transpose()
+}

@@ -1,0 +1,416 @@
+//! The store contract: behaviour every backend must show. A backend runs it
+//! with [`store_contract_tests!`](crate::store_contract_tests), giving an
+//! expression that builds a fresh, empty, migrated store.
+
+use std::sync::Arc;
+
+use gatepass_core::id::*;
+use gatepass_core::plan::Plan;
+use gatepass_core::reach::Reach;
+use gatepass_core::role::Role;
+use gatepass_core::scope::{Scope, Scopes};
+use gatepass_core::token::{PlainToken, TokenKind, TokenSalt};
+use time::{Duration, OffsetDateTime};
+
+use crate::*;
+
+/// Generates one `#[tokio::test]` per contract check for a backend.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make_store:expr) => {
+        $crate::store_contract_tests!(@each $make_store;
+            orgs_are_found_by_id_and_slug,
+            org_slugs_are_unique,
+            user_emails_are_unique,
+            only_one_first_user_is_ever_created,
+            memberships_carry_roles,
+            sessions_expire,
+            tokens_are_found_by_digest_only,
+            plan_limit_holds_under_concurrent_creates,
+            revoked_and_expired_tokens_do_not_count_against_the_limit,
+            rotation_keeps_the_old_secret_only_during_grace,
+            revoked_tokens_cannot_be_rotated,
+            listings_filter_by_project_and_hide_revoked,
+            last_used_never_moves_backwards,
+            deleting_a_project_revokes_its_tokens,
+            deployments_list_newest_first,
+            audit_events_list_per_org,
+            settings_round_trip,
+        );
+    };
+    (@each $make_store:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store = $make_store;
+                $crate::contract::$name(store).await;
+            }
+        )*
+    };
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+fn now() -> OffsetDateTime {
+    // Millisecond precision is what backends keep.
+    from_millis(to_millis(OffsetDateTime::now_utc()))
+}
+
+fn salt() -> TokenSalt {
+    TokenSalt::new(&[7u8; 32]).expect("32 bytes is long enough")
+}
+
+async fn user(store: &SharedStore, email: &str) -> User {
+    let user = User {
+        id: UserId::generate(),
+        email: email.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        instance_admin: false,
+        created_at: now(),
+    };
+    store.create_user(&user).await.unwrap();
+    user
+}
+
+async fn org(store: &SharedStore, slug: &str, plan: Plan) -> (Org, User) {
+    let owner = user(store, &format!("owner@{slug}.test")).await;
+    let org = Org { id: OrgId::generate(), name: slug.to_uppercase(), slug: slug.into(), plan, created_at: now() };
+    store.create_org(&org, owner.id).await.unwrap();
+    (org, owner)
+}
+
+async fn project(store: &SharedStore, org: &Org, slug: &str) -> Project {
+    let project = Project {
+        id: ProjectId::generate(),
+        org_id: org.id,
+        name: slug.into(),
+        slug: slug.into(),
+        deploy_hook: None,
+        created_at: now(),
+    };
+    store.create_project(&project).await.unwrap();
+    project
+}
+
+fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainToken) {
+    let plain = PlainToken::generate(reach.token_kind());
+    let token = NewToken {
+        id: TokenId::generate(),
+        org_id: org.id,
+        name: "ci".into(),
+        reach,
+        scopes: Scopes::only(Scope::Deploy),
+        preview: plain.preview(),
+        digest: salt().digest(plain.expose_secret()),
+        created_by: Actor::system(),
+        created_at: at,
+        expires_at: None,
+    };
+    (token, plain)
+}
+
+pub async fn orgs_are_found_by_id_and_slug(store: SharedStore) {
+    let (org, owner) = org(&store, "acme", Plan::Pro).await;
+    assert_eq!(store.find_org(org.id).await.unwrap(), Some(org.clone()));
+    assert_eq!(store.find_org_by_slug("acme").await.unwrap(), Some(org.clone()));
+    assert_eq!(store.find_org_by_slug("nope").await.unwrap(), None);
+    assert!(store.set_plan(org.id, Plan::Team).await.unwrap());
+    assert_eq!(store.find_org(org.id).await.unwrap().unwrap().plan, Plan::Team);
+    let memberships = store.memberships(owner.id).await.unwrap();
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(memberships[0].1, Role::Owner);
+}
+
+pub async fn org_slugs_are_unique(store: SharedStore) {
+    let (first, owner) = org(&store, "acme", Plan::Free).await;
+    let again = Org { id: OrgId::generate(), slug: first.slug.clone(), ..first };
+    assert!(matches!(store.create_org(&again, owner.id).await, Err(StoreError::Conflict(_))));
+}
+
+pub async fn user_emails_are_unique(store: SharedStore) {
+    let first = user(&store, "ada@example.test").await;
+    let again = User { id: UserId::generate(), ..first.clone() };
+    assert!(matches!(store.create_user(&again).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_user_by_email("ada@example.test").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.find_user(first.id).await.unwrap(), Some(first));
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+pub async fn only_one_first_user_is_ever_created(store: SharedStore) {
+    let mut attempts = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        attempts.push(tokio::spawn(async move {
+            let user = User {
+                id: UserId::generate(),
+                email: format!("admin{n}@example.test"),
+                password_hash: "x".into(),
+                instance_admin: true,
+                created_at: now(),
+            };
+            store.create_first_user(&user).await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    for attempt in attempts {
+        created += attempt.await.unwrap() as u32;
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+}
+
+pub async fn memberships_carry_roles(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let ada = user(&store, "ada@example.test").await;
+    store.add_member(org.id, ada.id, Role::Member, now()).await.unwrap();
+    assert!(matches!(store.add_member(org.id, ada.id, Role::Admin, now()).await, Err(StoreError::Conflict(_))));
+    assert!(store.set_member_role(org.id, ada.id, Role::Admin).await.unwrap());
+    let members = store.list_members(org.id).await.unwrap();
+    assert_eq!(members.len(), 2);
+    assert!(members.iter().any(|m| m.user_id == ada.id && m.role == Role::Admin && m.email == "ada@example.test"));
+    assert!(store.remove_member(org.id, ada.id).await.unwrap());
+    assert!(store.memberships(ada.id).await.unwrap().is_empty());
+}
+
+pub async fn sessions_expire(store: SharedStore) {
+    let ada = user(&store, "ada@example.test").await;
+    let at = now();
+    let session = Session {
+        id: SessionId::generate(),
+        user_id: ada.id,
+        credential_digest: [3; 32],
+        created_at: at,
+        expires_at: at + Duration::hours(1),
+    };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(store.find_session(&[3; 32], at).await.unwrap(), Some(session.clone()));
+    assert_eq!(store.find_session(&[3; 32], at + Duration::hours(2)).await.unwrap(), None);
+    assert_eq!(store.find_session(&[4; 32], at).await.unwrap(), None);
+    assert!(store.delete_session(&[3; 32]).await.unwrap());
+    assert_eq!(store.find_session(&[3; 32], at).await.unwrap(), None);
+}
+
+pub async fn tokens_are_found_by_digest_only(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let project = project(&store, &org, "web").await;
+    let (token, plain) = new_token(&org, Reach::Project(project.id), now());
+    store.insert_token(&token).await.unwrap();
+    let found = store.find_token_by_digest(&salt().digest(plain.expose_secret())).await.unwrap().unwrap();
+    assert_eq!(found.id, token.id);
+    assert_eq!(found.reach, Reach::Project(project.id));
+    assert_eq!(found.preview, plain.preview());
+    assert!(found.accepts(&token.digest, now()));
+    let stranger = PlainToken::generate(TokenKind::Deploy);
+    assert_eq!(store.find_token_by_digest(&salt().digest(stranger.expose_secret())).await.unwrap(), None);
+}
+
+pub async fn plan_limit_holds_under_concurrent_creates(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let mut creates = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        let (token, _) = new_token(&org, Reach::Org, now());
+        creates.push(tokio::spawn(async move { store.insert_token(&token).await }));
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for create in creates {
+        match create.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::PlanLimit { plan: Plan::Free, limit: 5 }) => refused += 1,
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!((created, refused), (5, 15));
+    assert_eq!(store.count_active_tokens(org.id, now()).await.unwrap(), 5);
+}
+
+pub async fn revoked_and_expired_tokens_do_not_count_against_the_limit(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let start = now();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let (mut token, _) = new_token(&org, Reach::Org, start);
+        if n == 0 {
+            token.expires_at = Some(start + Duration::minutes(1));
+        }
+        ids.push(token.id);
+        store.insert_token(&token).await.unwrap();
+    }
+    let (sixth, _) = new_token(&org, Reach::Org, start);
+    assert!(matches!(store.insert_token(&sixth).await, Err(StoreError::PlanLimit { .. })));
+    assert!(store.revoke_token(ids[1], start).await.unwrap());
+    store.insert_token(&sixth).await.unwrap();
+    // Two minutes later the first token has expired and frees a place.
+    let (seventh, _) = new_token(&org, Reach::Org, start + Duration::minutes(2));
+    store.insert_token(&seventh).await.unwrap();
+    assert_eq!(store.count_active_tokens(org.id, start + Duration::minutes(2)).await.unwrap(), 5);
+}
+
+pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let at = now();
+    let (token, old_plain) = new_token(&org, Reach::Org, at);
+    store.insert_token(&token).await.unwrap();
+    let new_plain = PlainToken::generate(TokenKind::Org);
+    let rotation = Rotation {
+        digest: salt().digest(new_plain.expose_secret()),
+        preview: new_plain.preview(),
+        previous_valid_until: Some(at + Duration::hours(1)),
+        at,
+    };
+    assert!(store.rotate_token(token.id, &rotation).await.unwrap());
+    let old_digest = salt().digest(old_plain.expose_secret());
+    let by_old = store.find_token_by_digest(&old_digest).await.unwrap().unwrap();
+    let by_new = store.find_token_by_digest(&rotation.digest).await.unwrap().unwrap();
+    assert_eq!(by_old.id, token.id);
+    assert_eq!(by_new.id, token.id);
+    assert_eq!(by_new.preview, new_plain.preview());
+    assert!(by_old.accepts(&old_digest, at + Duration::minutes(59)));
+    assert!(!by_old.accepts(&old_digest, at + Duration::hours(1)));
+    assert!(by_new.accepts(&rotation.digest, at + Duration::hours(2)));
+
+    // A second rotation without grace drops the first secret at once.
+    let third = PlainToken::generate(TokenKind::Org);
+    let immediate = Rotation {
+        digest: salt().digest(third.expose_secret()),
+        preview: third.preview(),
+        previous_valid_until: None,
+        at,
+    };
+    assert!(store.rotate_token(token.id, &immediate).await.unwrap());
+    assert_eq!(store.find_token_by_digest(&old_digest).await.unwrap(), None);
+    assert_eq!(store.find_token_by_digest(&rotation.digest).await.unwrap(), None);
+    let by_third = store.find_token_by_digest(&immediate.digest).await.unwrap().unwrap();
+    assert!(by_third.accepts(&immediate.digest, at));
+}
+
+pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let (token, _) = new_token(&org, Reach::Org, now());
+    store.insert_token(&token).await.unwrap();
+    assert!(store.revoke_token(token.id, now()).await.unwrap());
+    assert!(store.revoke_token(token.id, now()).await.unwrap(), "revoking twice is fine");
+    let plain = PlainToken::generate(TokenKind::Org);
+    let rotation =
+        Rotation { digest: salt().digest(plain.expose_secret()), preview: plain.preview(), previous_valid_until: None, at: now() };
+    assert!(!store.rotate_token(token.id, &rotation).await.unwrap());
+    assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
+}
+
+pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Team).await;
+    let web = project(&store, &org, "web").await;
+    let api = project(&store, &org, "api").await;
+    let env = Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
+    store.create_environment(&env).await.unwrap();
+    let (org_token, _) = new_token(&org, Reach::Org, now());
+    let (web_token, _) = new_token(&org, Reach::Project(web.id), now());
+    let (env_token, _) = new_token(&org, Reach::Environment(web.id, env.id), now());
+    let (api_token, _) = new_token(&org, Reach::Project(api.id), now());
+    for token in [&org_token, &web_token, &env_token, &api_token] {
+        store.insert_token(token).await.unwrap();
+    }
+    store.revoke_token(api_token.id, now()).await.unwrap();
+    let ids = |tokens: Vec<TokenRecord>| {
+        let mut ids: Vec<TokenId> = tokens.into_iter().map(|t| t.id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<TokenId>| {
+        v.sort();
+        v
+    };
+    let active = store.list_tokens(org.id, TokenFilter::default()).await.unwrap();
+    assert_eq!(ids(active), sorted(vec![org_token.id, web_token.id, env_token.id]));
+    let all = store.list_tokens(org.id, TokenFilter { include_revoked: true, ..Default::default() }).await.unwrap();
+    assert_eq!(all.len(), 4);
+    let of_web = store.list_tokens(org.id, TokenFilter { project: Some(web.id), include_revoked: true }).await.unwrap();
+    assert_eq!(ids(of_web), sorted(vec![web_token.id, env_token.id]));
+    assert!(store.delete_token(api_token.id).await.unwrap());
+    assert_eq!(store.find_token(api_token.id).await.unwrap(), None);
+}
+
+pub async fn last_used_never_moves_backwards(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let (token, _) = new_token(&org, Reach::Org, now());
+    store.insert_token(&token).await.unwrap();
+    let later = now() + Duration::minutes(5);
+    store.record_last_used(&[(token.id, later)]).await.unwrap();
+    store.record_last_used(&[(token.id, later - Duration::minutes(3)), (TokenId::generate(), later)]).await.unwrap();
+    assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(later));
+}
+
+pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let web = project(&store, &org, "web").await;
+    let (token, _) = new_token(&org, Reach::Project(web.id), now());
+    store.insert_token(&token).await.unwrap();
+    assert!(store.delete_project(web.id, now()).await.unwrap());
+    assert_eq!(store.find_project(web.id).await.unwrap(), None);
+    let record = store.find_token(token.id).await.unwrap().unwrap();
+    assert_eq!(record.status(now()), TokenStatus::Revoked);
+}
+
+pub async fn deployments_list_newest_first(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let web = project(&store, &org, "web").await;
+    let env = Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
+    store.create_environment(&env).await.unwrap();
+    let start = now();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let deployment = Deployment {
+            id: DeploymentId::generate(),
+            org_id: org.id,
+            project_id: web.id,
+            environment_id: env.id,
+            git_ref: "main".into(),
+            commit_sha: format!("abc{n}"),
+            description: String::new(),
+            status: DeploymentStatus::Queued,
+            hook_status: HookStatus::None,
+            created_by: Actor::system(),
+            created_at: start + Duration::seconds(n),
+        };
+        store.create_deployment(&deployment).await.unwrap();
+        ids.push(deployment.id);
+    }
+    let listed: Vec<_> = store.list_deployments(web.id, 2).await.unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(listed, vec![ids[2], ids[1]]);
+    assert!(store.set_deployment_status(ids[0], DeploymentStatus::Archived).await.unwrap());
+    assert!(store.set_hook_status(ids[0], HookStatus::Delivered).await.unwrap());
+    let first = store.find_deployment(ids[0]).await.unwrap().unwrap();
+    assert_eq!((first.status, first.hook_status), (DeploymentStatus::Archived, HookStatus::Delivered));
+}
+
+pub async fn audit_events_list_per_org(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let (other, _) = org(&store, "other", Plan::Free).await;
+    let start = now();
+    for (n, org_id) in [Some(acme.id), Some(other.id), None, Some(acme.id)].into_iter().enumerate() {
+        let event = AuditEvent {
+            id: EventId::generate(),
+            org_id,
+            actor: Actor::system(),
+            action: format!("test.{n}"),
+            target: "tok_x".into(),
+            client_ip: Some("127.0.0.1".into()),
+            details: serde_json::json!({ "n": n }),
+            at: start + Duration::seconds(n as i64),
+        };
+        store.record_event(&event).await.unwrap();
+    }
+    let acme_events = store.list_events(Some(acme.id), 10).await.unwrap();
+    let actions: Vec<_> = acme_events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["test.3", "test.0"]);
+    assert_eq!(acme_events[0].details, serde_json::json!({ "n": 3 }));
+    assert_eq!(store.list_events(None, 10).await.unwrap().len(), 1);
+}
+
+pub async fn settings_round_trip(store: SharedStore) {
+    assert_eq!(store.get_setting("salt_fingerprint").await.unwrap(), None);
+    store.put_setting("salt_fingerprint", "abc").await.unwrap();
+    store.put_setting("salt_fingerprint", "def").await.unwrap();
+    assert_eq!(store.get_setting("salt_fingerprint").await.unwrap(), Some("def".into()));
+}

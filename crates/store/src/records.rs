@@ -1,0 +1,297 @@
+//! The rows the traits move. Plain data; rules live in `gatepass-core`.
+
+use gatepass_core::id::{
+    BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, UserId,
+};
+use gatepass_core::plan::Plan;
+use gatepass_core::reach::Reach;
+use gatepass_core::role::Role;
+use gatepass_core::scope::Scopes;
+use gatepass_core::token::TokenDigest;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub slug: String,
+    pub plan: Plan,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub slug: String,
+    pub deploy_hook: Option<DeployHook>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Where deployments are announced, and the key that signs the announcements.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeployHook {
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for DeployHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployHook").field("url", &self.url).field("secret", &"<redacted>").finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    pub id: EnvironmentId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: String,
+    pub instance_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub created_at: OffsetDateTime,
+}
+
+/// A login session. Only the SHA-256 of its credential is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub credential_digest: [u8; 32],
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// Who did something: a user or a token, with a label kept for display even
+/// after the user or token is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub id: String,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn user(id: UserId, email: &str) -> Self {
+        Actor { id: id.to_string(), label: email.to_string() }
+    }
+
+    pub fn token(id: TokenId, name: &str) -> Self {
+        Actor { id: id.to_string(), label: format!("token {name}") }
+    }
+
+    pub fn system() -> Self {
+        Actor { id: "system".into(), label: "gatepass".into() }
+    }
+}
+
+/// A token as first written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewToken {
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub reach: Reach,
+    pub scopes: Scopes,
+    pub preview: String,
+    pub digest: TokenDigest,
+    pub created_by: Actor,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// A stored token: everything but a plaintext, which is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub reach: Reach,
+    pub scopes: Scopes,
+    pub preview: String,
+    pub digest: TokenDigest,
+    /// The secret replaced by the last rotation, accepted until `previous_valid_until`.
+    pub previous_digest: Option<TokenDigest>,
+    pub previous_valid_until: Option<OffsetDateTime>,
+    pub created_by: Actor,
+    pub created_at: OffsetDateTime,
+    pub rotated_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Expired => "expired",
+            TokenStatus::Revoked => "revoked",
+        }
+    }
+}
+
+impl TokenRecord {
+    pub fn status(&self, now: OffsetDateTime) -> TokenStatus {
+        if self.revoked_at.is_some() {
+            TokenStatus::Revoked
+        } else if gatepass_core::expiry::is_expired(self.expires_at, now) {
+            TokenStatus::Expired
+        } else {
+            TokenStatus::Active
+        }
+    }
+
+    /// Whether `digest` opens this token at `now`: the current secret, or the
+    /// previous one during a rotation's grace period. Constant-time compares.
+    pub fn accepts(&self, digest: &TokenDigest, now: OffsetDateTime) -> bool {
+        if self.status(now) != TokenStatus::Active {
+            return false;
+        }
+        if self.digest == *digest {
+            return true;
+        }
+        match (self.previous_digest, self.previous_valid_until) {
+            (Some(previous), Some(until)) => previous == *digest && now < until,
+            _ => false,
+        }
+    }
+}
+
+/// Which tokens a listing shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    /// Only tokens that reach this project (project and environment tokens of it).
+    pub project: Option<ProjectId>,
+    /// Revoked tokens too (`--all`).
+    pub include_revoked: bool,
+}
+
+/// A new secret for an existing token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    pub digest: TokenDigest,
+    pub preview: String,
+    /// Until when the old secret keeps working; `None` stops it at once.
+    pub previous_valid_until: Option<OffsetDateTime>,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchRule {
+    pub id: BranchRuleId,
+    pub project_id: ProjectId,
+    pub pattern: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentStatus {
+    Queued,
+    Archived,
+}
+
+impl DeploymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentStatus::Queued => "queued",
+            DeploymentStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "queued" => Some(DeploymentStatus::Queued),
+            "archived" => Some(DeploymentStatus::Archived),
+            _ => None,
+        }
+    }
+}
+
+/// How the deploy hook delivery of a deployment went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HookStatus {
+    /// The project has no deploy hook.
+    None,
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl HookStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookStatus::None => "none",
+            HookStatus::Pending => "pending",
+            HookStatus::Delivered => "delivered",
+            HookStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "none" => Some(HookStatus::None),
+            "pending" => Some(HookStatus::Pending),
+            "delivered" => Some(HookStatus::Delivered),
+            "failed" => Some(HookStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub id: DeploymentId,
+    pub org_id: OrgId,
+    pub project_id: ProjectId,
+    pub environment_id: EnvironmentId,
+    pub git_ref: String,
+    pub commit_sha: String,
+    pub description: String,
+    pub status: DeploymentStatus,
+    pub hook_status: HookStatus,
+    pub created_by: Actor,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: EventId,
+    /// `None` for events outside any org, such as logins.
+    pub org_id: Option<OrgId>,
+    pub actor: Actor,
+    /// A stable dotted name: `token.created`, `deployment.created`, `session.created`…
+    pub action: String,
+    /// The id of the object acted on.
+    pub target: String,
+    pub client_ip: Option<String>,
+    pub details: serde_json::Value,
+    pub at: OffsetDateTime,
+}

@@ -1,0 +1,158 @@
+//! One small trait per concern; [`Store`] is all of them together.
+
+use async_trait::async_trait;
+use gatepass_core::id::{BranchRuleId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, UserId};
+use gatepass_core::plan::Plan;
+use gatepass_core::role::Role;
+use gatepass_core::token::TokenDigest;
+use time::OffsetDateTime;
+
+use crate::StoreResult;
+use crate::records::*;
+
+#[async_trait]
+pub trait OrgStore {
+    /// Creates the org and makes `owner` its owner, atomically.
+    async fn create_org(&self, org: &Org, owner: UserId) -> StoreResult<()>;
+    async fn find_org(&self, id: OrgId) -> StoreResult<Option<Org>>;
+    async fn find_org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
+    /// Every org, for instance admins.
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    async fn set_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    /// Fails with `Conflict` when the email is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Creates `user` only if there is no user at all yet (first-run setup);
+    /// returns whether it did. Safe against two concurrent setups.
+    async fn create_first_user(&self, user: &User) -> StoreResult<bool>;
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn count_users(&self) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait MemberStore {
+    /// Fails with `Conflict` when the user is a member already.
+    async fn add_member(&self, org: OrgId, user: UserId, role: Role, at: OffsetDateTime) -> StoreResult<()>;
+    async fn set_member_role(&self, org: OrgId, user: UserId, role: Role) -> StoreResult<bool>;
+    async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<bool>;
+    async fn list_members(&self, org: OrgId) -> StoreResult<Vec<Member>>;
+    /// The orgs `user` belongs to, with the role there.
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<(Org, Role)>>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The unexpired session whose credential hashes to `digest`.
+    async fn find_session(&self, digest: &[u8; 32], now: OffsetDateTime) -> StoreResult<Option<Session>>;
+    async fn delete_session(&self, digest: &[u8; 32]) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ProjectStore {
+    /// Fails with `Conflict` when the slug is taken in the org.
+    async fn create_project(&self, project: &Project) -> StoreResult<()>;
+    async fn find_project(&self, id: ProjectId) -> StoreResult<Option<Project>>;
+    /// Projects with this slug in any org (slugs are unique per org only).
+    async fn find_projects_by_slug(&self, slug: &str) -> StoreResult<Vec<Project>>;
+    async fn list_projects(&self, org: OrgId) -> StoreResult<Vec<Project>>;
+    /// Saves name and deploy hook.
+    async fn update_project(&self, project: &Project) -> StoreResult<bool>;
+    /// Deletes the project with its environments, rules and deployments, and
+    /// revokes every token that reaches it.
+    async fn delete_project(&self, id: ProjectId, now: OffsetDateTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait EnvironmentStore {
+    /// Fails with `Conflict` when the name is taken in the project.
+    async fn create_environment(&self, environment: &Environment) -> StoreResult<()>;
+    async fn find_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>>;
+    async fn find_environment_by_name(&self, project: ProjectId, name: &str) -> StoreResult<Option<Environment>>;
+    async fn list_environments(&self, project: ProjectId) -> StoreResult<Vec<Environment>>;
+    /// Deletes the environment and revokes every token that reaches only it.
+    async fn delete_environment(&self, id: EnvironmentId, now: OffsetDateTime) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait BranchRuleStore {
+    /// Fails with `Conflict` when the project has this pattern already.
+    async fn add_branch_rule(&self, rule: &BranchRule) -> StoreResult<()>;
+    async fn list_branch_rules(&self, project: ProjectId) -> StoreResult<Vec<BranchRule>>;
+    async fn delete_branch_rule(&self, project: ProjectId, id: BranchRuleId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait TokenStore {
+    /// Inserts the token unless the org already has `plan`'s limit of active
+    /// tokens at `token.created_at`, decided inside one transaction so that
+    /// concurrent creates can never pass the limit.
+    async fn insert_token(&self, token: &NewToken) -> StoreResult<()>;
+    /// The token whose current or previous secret hashes to `digest`. The
+    /// caller still checks status and grace with [`TokenRecord::accepts`].
+    async fn find_token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
+    async fn find_token(&self, id: TokenId) -> StoreResult<Option<TokenRecord>>;
+    async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>>;
+    async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64>;
+    async fn count_tokens(&self) -> StoreResult<u64>;
+    /// Replaces the secret of an unrevoked token; returns whether it did.
+    async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool>;
+    /// Revokes the token (idempotent); returns whether it exists.
+    async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool>;
+    /// Removes the record of a token, revoked or not.
+    async fn delete_token(&self, id: TokenId) -> StoreResult<bool>;
+    /// Saves coalesced last-use times, never moving one backwards.
+    async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait DeploymentStore {
+    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()>;
+    async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
+    /// Newest first, at most `limit`.
+    async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
+    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool>;
+    async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait AuditStore {
+    async fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first, at most `limit`; `None` lists events outside any org.
+    async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Small key/value settings the server keeps about itself (salt fingerprint).
+#[async_trait]
+pub trait SettingStore {
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// A complete backend.
+#[async_trait]
+pub trait Store:
+    OrgStore
+    + UserStore
+    + MemberStore
+    + SessionStore
+    + ProjectStore
+    + EnvironmentStore
+    + BranchRuleStore
+    + TokenStore
+    + DeploymentStore
+    + AuditStore
+    + SettingStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// `sqlite` or `postgres`, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+}
