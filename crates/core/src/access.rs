@@ -173,7 +173,11 @@ mod tests {
     }
 
     fn user(org: OrgId, role: Role) -> Principal {
-        Principal::User(UserGrant { user_id: UserId::generate(), instance_admin: false, memberships: vec![(org, role)] })
+        Principal::User(UserGrant {
+            user_id: UserId::generate(),
+            instance_admin: false,
+            memberships: vec![(org, role)],
+        })
     }
 
     #[test]
@@ -217,7 +221,10 @@ mod tests {
         let narrow_admin = token(org, Reach::Org, "admin");
         assert!(narrow_admin.may_issue(org, Reach::Org, Scopes::all()).is_ok());
         let reader = token(org, Reach::Org, "read");
-        assert_eq!(reader.may_issue(org, Reach::Org, Scopes::only(Scope::Read)), Err(Denied::MissingScope(Scope::Admin)));
+        assert_eq!(
+            reader.may_issue(org, Reach::Org, Scopes::only(Scope::Read)),
+            Err(Denied::MissingScope(Scope::Admin))
+        );
     }
 
     #[test]
@@ -225,7 +232,10 @@ mod tests {
         let org = OrgId::generate();
         let member = user(org, Role::Member);
         assert!(member.authorize(Scope::Deploy, org, Area::Org).is_ok());
-        assert_eq!(member.may_issue(org, Reach::Org, Scopes::only(Scope::Deploy)), Err(Denied::MissingScope(Scope::Admin)));
+        assert_eq!(
+            member.may_issue(org, Reach::Org, Scopes::only(Scope::Deploy)),
+            Err(Denied::MissingScope(Scope::Admin))
+        );
         assert!(user(org, Role::Admin).may_issue(org, Reach::Org, Scopes::all()).is_ok());
         assert_eq!(member.authorize(Scope::Read, OrgId::generate(), Area::Org), Err(Denied::OutOfReach));
     }

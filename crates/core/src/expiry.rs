@@ -141,7 +141,10 @@ mod tests {
     fn expiry_resolves_from_either_form_and_rejects_the_past() {
         assert_eq!(resolve_expiry(None, None, NOW).unwrap(), None);
         assert_eq!(resolve_expiry(None, Some("24h"), NOW).unwrap(), Some(datetime!(2026-11-26 12:00 UTC)));
-        assert_eq!(resolve_expiry(Some("2026-01-01"), None, NOW).unwrap_err(), ExpiryError::InPast("2026-01-01T23:59:59Z".into()));
+        assert_eq!(
+            resolve_expiry(Some("2026-01-01"), None, NOW).unwrap_err(),
+            ExpiryError::InPast("2026-01-01T23:59:59Z".into())
+        );
         assert_eq!(resolve_expiry(Some("2027-01-01"), Some("1h"), NOW).unwrap_err(), ExpiryError::Both);
     }
 

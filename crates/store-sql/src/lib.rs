@@ -28,11 +28,7 @@ fn role(text: &str) -> StoreResult<Role> {
 
 /// The text stored for a reach: level, project, environment.
 pub fn reach_columns(reach: Reach) -> (&'static str, Option<String>, Option<String>) {
-    (
-        reach.level().as_str(),
-        reach.project().map(|p| p.to_string()),
-        reach.environment().map(|e| e.to_string()),
-    )
+    (reach.level().as_str(), reach.project().map(|p| p.to_string()), reach.environment().map(|e| e.to_string()))
 }
 
 #[derive(sqlx::FromRow)]

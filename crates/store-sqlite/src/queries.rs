@@ -134,7 +134,8 @@ impl UserStore for SqliteStore {
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(backend)?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(backend)?;
         Ok(count as u64)
     }
 }
@@ -202,15 +203,17 @@ impl MemberStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (id, user_id, credential_digest, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(session.id.as_str())
-            .bind(session.user_id.as_str())
-            .bind(&session.credential_digest[..])
-            .bind(to_millis(session.created_at))
-            .bind(to_millis(session.expires_at))
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, credential_digest, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(session.id.as_str())
+        .bind(session.user_id.as_str())
+        .bind(&session.credential_digest[..])
+        .bind(to_millis(session.created_at))
+        .bind(to_millis(session.expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 
@@ -283,14 +286,15 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn update_project(&self, project: &Project) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE projects SET name = ?, deploy_hook_url = ?, deploy_hook_secret = ? WHERE id = ?")
-            .bind(&project.name)
-            .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
-            .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
-            .bind(project.id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        let done =
+            sqlx::query("UPDATE projects SET name = ?, deploy_hook_url = ?, deploy_hook_secret = ? WHERE id = ?")
+                .bind(&project.name)
+                .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
+                .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+                .bind(project.id.as_str())
+                .execute(&self.writer)
+                .await
+                .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -428,12 +432,13 @@ impl TokenStore for SqliteStore {
             .map_err(backend)?;
         let plan = plan.and_then(|p| Plan::parse(&p)).ok_or(StoreError::Missing("organization"))?;
         if let Some(limit) = plan.active_token_limit() {
-            let active: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = ? AND {ACTIVE_AT}"))
-                .bind(token.org_id.as_str())
-                .bind(to_millis(token.created_at))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(backend)?;
+            let active: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = ? AND {ACTIVE_AT}"))
+                    .bind(token.org_id.as_str())
+                    .bind(to_millis(token.created_at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
             if active >= i64::from(limit) {
                 return Err(StoreError::PlanLimit { plan, limit });
             }
@@ -509,7 +514,8 @@ impl TokenStore for SqliteStore {
     }
 
     async fn count_tokens(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(&self.reader).await.map_err(backend)?;
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(&self.reader).await.map_err(backend)?;
         Ok(count as u64)
     }
 
@@ -679,12 +685,14 @@ impl SettingStore for SqliteStore {
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 }

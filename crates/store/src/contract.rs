@@ -292,8 +292,12 @@ pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
     assert!(store.revoke_token(token.id, now()).await.unwrap());
     assert!(store.revoke_token(token.id, now()).await.unwrap(), "revoking twice is fine");
     let plain = PlainToken::generate(TokenKind::Org);
-    let rotation =
-        Rotation { digest: salt().digest(plain.expose_secret()), preview: plain.preview(), previous_valid_until: None, at: now() };
+    let rotation = Rotation {
+        digest: salt().digest(plain.expose_secret()),
+        preview: plain.preview(),
+        previous_valid_until: None,
+        at: now(),
+    };
     assert!(!store.rotate_token(token.id, &rotation).await.unwrap());
     assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
 }
@@ -302,7 +306,8 @@ pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
     let (org, _) = org(&store, "acme", Plan::Team).await;
     let web = project(&store, &org, "web").await;
     let api = project(&store, &org, "api").await;
-    let env = Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
+    let env =
+        Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
     store.create_environment(&env).await.unwrap();
     let (org_token, _) = new_token(&org, Reach::Org, now());
     let (web_token, _) = new_token(&org, Reach::Project(web.id), now());
@@ -355,7 +360,8 @@ pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
 pub async fn deployments_list_newest_first(store: SharedStore) {
     let (org, _) = org(&store, "acme", Plan::Free).await;
     let web = project(&store, &org, "web").await;
-    let env = Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
+    let env =
+        Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
     store.create_environment(&env).await.unwrap();
     let start = now();
     let mut ids = Vec::new();

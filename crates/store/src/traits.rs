@@ -7,8 +7,8 @@ use gatepass_core::role::Role;
 use gatepass_core::token::TokenDigest;
 use time::OffsetDateTime;
 
-use crate::StoreResult;
 use crate::records::*;
+use crate::StoreResult;
 
 #[async_trait]
 pub trait OrgStore {

@@ -62,12 +62,7 @@ impl PlainToken {
     /// The masked preview, e.g. `gpd_AbC1…x9Yz`: all that lists ever show.
     pub fn preview(&self) -> String {
         let text = &self.0;
-        format!(
-            "{}{}…{}",
-            &text[..PREFIX_LEN],
-            &text[PREFIX_LEN..PREFIX_LEN + 4],
-            &text[TOKEN_LEN - 4..]
-        )
+        format!("{}{}…{}", &text[..PREFIX_LEN], &text[PREFIX_LEN..PREFIX_LEN + 4], &text[TOKEN_LEN - 4..])
     }
 }
 
