@@ -64,7 +64,7 @@ impl fmt::Debug for TokenSalt {
 }
 
 /// What the database stores and indexes instead of a token.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {
@@ -85,6 +85,12 @@ impl TokenDigest {
 impl PartialEq for TokenDigest {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for TokenDigest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -1,0 +1,294 @@
+//! The JSON shapes the API answers with. Never a plaintext token, digest,
+//! password hash or hook secret, except the one-time fields named so.
+
+use gatepass_store::*;
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorView {
+    /// `usr_…`, `tok_…` or `system`.
+    pub id: String,
+    /// An email, a token name, or "gatepass".
+    pub label: String,
+}
+
+impl From<&Actor> for ActorView {
+    fn from(actor: &Actor) -> Self {
+        ActorView { id: actor.id.clone(), label: actor.label.clone() }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    pub active_tokens: u64,
+    /// `null` when the plan is unlimited.
+    pub token_limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    #[schema(example = "org_4fG7hJ2kL9mN3pQ5rS8t")]
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// `free`, `pro` or `team`.
+    pub plan: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The caller's role, when the caller is a member.
+    pub role: Option<String>,
+    pub usage: Option<UsageView>,
+}
+
+impl OrgView {
+    pub fn new(org: &Org, role: Option<gatepass_core::role::Role>, usage: Option<UsageView>) -> Self {
+        OrgView {
+            id: org.id.to_string(),
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            plan: org.plan.as_str().into(),
+            created_at: org.created_at,
+            role: role.map(|r| r.as_str().into()),
+            usage,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectView {
+    pub id: String,
+    pub org: String,
+    pub name: String,
+    pub slug: String,
+    /// Where deployments are announced (the secret is shown only when set).
+    pub deploy_hook_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Project> for ProjectView {
+    fn from(project: &Project) -> Self {
+        ProjectView {
+            id: project.id.to_string(),
+            org: project.org_id.to_string(),
+            name: project.name.clone(),
+            slug: project.slug.clone(),
+            deploy_hook_url: project.deploy_hook.as_ref().map(|h| h.url.clone()),
+            created_at: project.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentView {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Environment> for EnvironmentView {
+    fn from(env: &Environment) -> Self {
+        EnvironmentView {
+            id: env.id.to_string(),
+            project: env.project_id.to_string(),
+            name: env.name.clone(),
+            created_at: env.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BranchRuleView {
+    pub id: String,
+    pub project: String,
+    pub pattern: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&BranchRule> for BranchRuleView {
+    fn from(rule: &BranchRule) -> Self {
+        BranchRuleView {
+            id: rule.id.to_string(),
+            project: rule.project_id.to_string(),
+            pattern: rule.pattern.clone(),
+            created_at: rule.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user: String,
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&Member> for MemberView {
+    fn from(member: &Member) -> Self {
+        MemberView {
+            user: member.user_id.to_string(),
+            email: member.email.clone(),
+            role: member.role.as_str().into(),
+            created_at: member.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub instance_admin: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView { id: user.id.to_string(), email: user.email.clone(), instance_admin: user.instance_admin }
+    }
+}
+
+/// A token's metadata: what lists and whoami show.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    #[schema(example = "tok_4fG7hJ2kL9mN3pQ5rS8t")]
+    pub id: String,
+    pub org: String,
+    pub name: String,
+    /// The masked token, e.g. `gpd_AbC1…x9Yz`.
+    pub preview: String,
+    /// `org`, `project` or `environment`.
+    pub level: String,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    /// What the token reaches, for people: `org`, `web` or `web/production`.
+    pub target: String,
+    #[schema(example = json!(["deploy"]))]
+    pub scopes: Vec<String>,
+    pub created_by: ActorView,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub rotated_at: Option<OffsetDateTime>,
+    /// Until when the secret replaced by the last rotation still works.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub previous_secret_valid_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+impl TokenView {
+    pub fn new(record: &TokenRecord, target: String, now: OffsetDateTime) -> Self {
+        TokenView {
+            id: record.id.to_string(),
+            org: record.org_id.to_string(),
+            name: record.name.clone(),
+            preview: record.preview.clone(),
+            level: record.reach.level().as_str().into(),
+            project: record.reach.project().map(|p| p.to_string()),
+            environment: record.reach.environment().map(|e| e.to_string()),
+            target,
+            scopes: record.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            created_by: (&record.created_by).into(),
+            created_at: record.created_at,
+            last_used_at: record.last_used_at,
+            expires_at: record.expires_at,
+            rotated_at: record.rotated_at,
+            previous_secret_valid_until: record.previous_valid_until.filter(|until| *until > now),
+            revoked_at: record.revoked_at,
+            status: record.status(now).as_str().into(),
+        }
+    }
+}
+
+/// The answer to a create or rotate: the metadata and, once, the plaintext.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedTokenView {
+    #[serde(flatten)]
+    pub metadata: TokenView,
+    /// The plaintext token. Shown only in this response; store it now.
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentView {
+    #[schema(example = "dep_4fG7hJ2kL9mN3pQ5rS8t")]
+    pub id: String,
+    pub org: String,
+    pub project: String,
+    pub environment: String,
+    pub environment_name: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub commit: String,
+    pub description: String,
+    /// `queued` or `archived`.
+    pub status: String,
+    /// `none`, `pending`, `delivered` or `failed`.
+    pub hook_status: String,
+    pub created_by: ActorView,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl DeploymentView {
+    pub fn new(deployment: &Deployment, environment_name: Option<String>) -> Self {
+        DeploymentView {
+            id: deployment.id.to_string(),
+            org: deployment.org_id.to_string(),
+            project: deployment.project_id.to_string(),
+            environment: deployment.environment_id.to_string(),
+            environment_name,
+            git_ref: deployment.git_ref.clone(),
+            commit: deployment.commit_sha.clone(),
+            description: deployment.description.clone(),
+            status: deployment.status.as_str().into(),
+            hook_status: deployment.hook_status.as_str().into(),
+            created_by: (&deployment.created_by).into(),
+            created_at: deployment.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub org: Option<String>,
+    pub actor: ActorView,
+    /// e.g. `token.created`, `token.rotated`, `token.revoked`, `deployment.created`.
+    pub action: String,
+    pub target: String,
+    pub client_ip: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl From<&AuditEvent> for EventView {
+    fn from(event: &AuditEvent) -> Self {
+        EventView {
+            id: event.id.to_string(),
+            org: event.org_id.map(|o| o.to_string()),
+            actor: (&event.actor).into(),
+            action: event.action.clone(),
+            target: event.target.clone(),
+            client_ip: event.client_ip.clone(),
+            details: event.details.clone(),
+            at: event.at,
+        }
+    }
+}

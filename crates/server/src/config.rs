@@ -1,0 +1,73 @@
+//! Server configuration, from flags and environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use gatepass_core::token::{SaltError, TokenSalt, SALT_ENV, SALT_FILE_ENV};
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// The embedded default: `gatepass.db` in this directory.
+    SqliteDir(PathBuf),
+    /// `sqlite://…` or `postgres://…`.
+    Url(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub database: DatabaseConfig,
+    /// The HMAC key for token digests, or why there is none.
+    pub salt: Result<TokenSalt, SaltError>,
+    /// How long a login session lasts.
+    pub session_ttl: time::Duration,
+    /// How often coalesced last-used times are written.
+    pub last_used_flush: std::time::Duration,
+    /// Failed authentications per client address per minute before 429.
+    pub auth_failures_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// The URL clients use to reach this server, for CI export blocks.
+    pub public_url: Option<String>,
+    /// First delay between deploy hook attempts; doubles each retry.
+    pub hook_retry_base: std::time::Duration,
+    pub hook_attempts: u32,
+}
+
+impl ServerConfig {
+    pub fn new(listen: SocketAddr, database: DatabaseConfig, salt: Result<TokenSalt, SaltError>) -> Self {
+        Self {
+            listen,
+            database,
+            salt,
+            session_ttl: time::Duration::days(14),
+            last_used_flush: std::time::Duration::from_secs(30),
+            auth_failures_per_minute: 30,
+            trust_forwarded_for: false,
+            public_url: None,
+            hook_retry_base: std::time::Duration::from_secs(1),
+            hook_attempts: 5,
+        }
+    }
+}
+
+/// Reads the salt from `ML_DEPLOYMENT_TOKEN_SALT`, else from the file named by
+/// `ML_DEPLOYMENT_TOKEN_SALT_FILE` (one trailing newline is ignored).
+pub fn salt_from_env() -> Result<TokenSalt, SaltError> {
+    if let Some(value) = std::env::var_os(SALT_ENV).filter(|v| !v.is_empty()) {
+        return TokenSalt::new(value.as_encoded_bytes());
+    }
+    match std::env::var_os(SALT_FILE_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => salt_from_file(&PathBuf::from(path)),
+        None => Err(SaltError::Missing),
+    }
+}
+
+pub fn salt_from_file(path: &std::path::Path) -> Result<TokenSalt, SaltError> {
+    let bytes = std::fs::read(path)
+        .map_err(|err| SaltError::Unreadable { path: path.display().to_string(), reason: err.kind().to_string() })?;
+    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
+    TokenSalt::new(trimmed)
+}

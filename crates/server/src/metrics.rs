@@ -1,0 +1,70 @@
+//! Counters for `/metrics`, in the Prometheus text format. Plain atomics:
+//! counting costs the verify path one relaxed add.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub verify_ok: AtomicU64,
+    pub verify_rejected: AtomicU64,
+    pub verify_rate_limited: AtomicU64,
+    pub tokens_created: AtomicU64,
+    pub tokens_revoked: AtomicU64,
+    pub tokens_rotated: AtomicU64,
+    pub deployments_created: AtomicU64,
+    pub hook_deliveries_ok: AtomicU64,
+    pub hook_deliveries_failed: AtomicU64,
+    pub last_used_flushes: AtomicU64,
+    pub last_used_rows_written: AtomicU64,
+}
+
+pub fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, samples: &[(&str, &AtomicU64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (labels, value) in samples {
+                let _ = writeln!(out, "{name}{labels} {}", value.load(Ordering::Relaxed));
+            }
+        };
+        counter(
+            "gatepass_token_verifications_total",
+            "Deployment token verifications by result.",
+            &[
+                ("{result=\"ok\"}", &self.verify_ok),
+                ("{result=\"rejected\"}", &self.verify_rejected),
+                ("{result=\"rate_limited\"}", &self.verify_rate_limited),
+            ],
+        );
+        counter(
+            "gatepass_token_changes_total",
+            "Token lifecycle changes.",
+            &[
+                ("{change=\"created\"}", &self.tokens_created),
+                ("{change=\"rotated\"}", &self.tokens_rotated),
+                ("{change=\"revoked\"}", &self.tokens_revoked),
+            ],
+        );
+        counter("gatepass_deployments_created_total", "Deployments recorded.", &[("", &self.deployments_created)]);
+        counter(
+            "gatepass_deploy_hook_deliveries_total",
+            "Deploy hook deliveries by outcome.",
+            &[
+                ("{outcome=\"delivered\"}", &self.hook_deliveries_ok),
+                ("{outcome=\"failed\"}", &self.hook_deliveries_failed),
+            ],
+        );
+        counter("gatepass_last_used_flushes_total", "Batched last-used writes.", &[("", &self.last_used_flushes)]);
+        counter(
+            "gatepass_last_used_rows_written_total",
+            "Token rows updated by last-used flushes (not one per request).",
+            &[("", &self.last_used_rows_written)],
+        );
+        out
+    }
+}

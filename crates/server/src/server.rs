@@ -1,0 +1,151 @@
+//! Starting and stopping a server: open the store, check the salt, bind,
+//! serve until shutdown, flush what is pending.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use gatepass_store::Store;
+use gatepass_store_sqlite::SqliteStore;
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::bootstrap::check_salt;
+use crate::clock::Clock;
+use crate::config::{DatabaseConfig, ServerConfig};
+use crate::hooks::HookSender;
+use crate::last_used::{spawn_flusher, LastUsed};
+use crate::metrics::Metrics;
+use crate::rate_limit::FailureLimiter;
+use crate::state::{AppState, Shared};
+use crate::verify::TokenVerifier;
+
+/// Request bodies larger than this get 413: nothing we accept is near it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Opens the configured backend, running migrations.
+pub async fn open_store(database: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match database {
+        DatabaseConfig::SqliteDir(dir) => {
+            let store = SqliteStore::open_in_dir(dir)
+                .await
+                .with_context(|| format!("cannot open the SQLite database in {}", dir.display()))?;
+            Ok(Arc::new(store))
+        }
+        DatabaseConfig::Url(url) if url.starts_with("sqlite:") => {
+            Ok(Arc::new(SqliteStore::open_url(url).await.context("cannot open the SQLite database")?))
+        }
+        DatabaseConfig::Url(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
+            let store =
+                gatepass_store_postgres::PgStore::connect(url).await.context("cannot open the PostgreSQL database")?;
+            Ok(Arc::new(store))
+        }
+        DatabaseConfig::Url(url) => {
+            let scheme = url.split(':').next().unwrap_or_default();
+            anyhow::bail!("unsupported DATABASE_URL scheme {scheme:?}: use postgres://… or sqlite://… (or leave DATABASE_URL unset for the embedded SQLite)")
+        }
+    }
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    crate::api::router()
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A server bound to its address and serving in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    flusher: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub async fn start(config: ServerConfig) -> anyhow::Result<Self> {
+        let store = open_store(&config.database).await?;
+        Self::start_with_store(config, store).await
+    }
+
+    pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let salt_status = check_salt(store.as_ref(), &config.salt).await?;
+        let metrics = Arc::new(Metrics::default());
+        let last_used = Arc::new(LastUsed::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let flusher = spawn_flusher(
+            last_used.clone(),
+            store.clone(),
+            metrics.clone(),
+            config.last_used_flush,
+            shutdown_rx.clone(),
+        );
+        let state = AppState::new(Shared {
+            verifier: TokenVerifier::new(config.salt.clone(), store.clone(), last_used.clone()),
+            limiter: FailureLimiter::new(config.auth_failures_per_minute),
+            clock: Arc::new(Clock::default()),
+            hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),
+            metrics,
+            last_used,
+            salt_status,
+            store,
+            config,
+        });
+        let listener = tokio::net::TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+        let addr = listener.local_addr()?;
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = shutdown_rx;
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await
+        });
+        Ok(Self { addr, state, shutdown, serving, flusher })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, writes pending last-used times.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.serving.await??;
+        self.flusher.await?;
+        Ok(())
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,94 @@
+//! The PostgreSQL backend: what `DATABASE_URL=postgres://…` selects, so that
+//! several gatepass nodes can share one database.
+//!
+//! Every query is runtime-checked sqlx with binds (the build needs no live
+//! database) and mirrors the SQLite backend's behaviour; the row types and
+//! their conversions come from `gatepass-store-sql`. Unlike SQLite there is
+//! no single in-process writer to lean on, so invariants that must hold
+//! across nodes take row or table locks inside their transactions (see
+//! `insert_token` and `create_first_user`).
+//!
+//! `testing` (feature `testing`) makes throwaway databases for tests.
+
+mod queries;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use gatepass_store::{StoreError, StoreResult};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+/// Read at connect: the size of each node's connection pool.
+pub const MAX_CONNECTIONS_ENV: &str = "GATEPASS_PG_MAX_CONNECTIONS";
+const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// A throwaway test database, dropped with the last clone of the store.
+    #[cfg(feature = "testing")]
+    _test_database: Option<std::sync::Arc<testing::TestDatabase>>,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://…` URL and runs pending migrations (several
+    /// nodes starting at once is fine: sqlx serializes them with a lock).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections()?)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(backend)?;
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            #[cfg(feature = "testing")]
+            _test_database: None,
+        }
+    }
+
+    /// Runs pending migrations (they also run on connect).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
+    }
+
+    /// The connection pool, for what the traits do not cover (LISTEN/NOTIFY).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn max_connections() -> StoreResult<u32> {
+    match std::env::var(MAX_CONNECTIONS_ENV) {
+        Err(std::env::VarError::NotPresent) => Ok(DEFAULT_MAX_CONNECTIONS),
+        Ok(text) => match text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(StoreError::Backend(
+                format!("{MAX_CONNECTIONS_ENV} must be a positive whole number, not {text:?}").into(),
+            )),
+        },
+        Err(err) => Err(StoreError::Backend(format!("{MAX_CONNECTIONS_ENV} cannot be read: {err}").into())),
+    }
+}
+
+/// Maps sqlx errors: unique violations are conflicts, the rest backend errors.
+fn map_err(conflict: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |err| match err.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(conflict.to_string()),
+        _ => StoreError::backend(err),
+    }
+}
+
+fn backend(err: sqlx::Error) -> StoreError {
+    StoreError::backend(err)
+}

@@ -1,0 +1,9 @@
+//! The SQL of every store trait, for PostgreSQL: one file per group of traits.
+//! Each query mirrors its SQLite twin; where the SQL differs, a comment says why.
+
+mod accounts;
+mod events;
+mod projects;
+mod tokens;
+
+const ORG_COLUMNS: &str = "orgs.id, orgs.name, orgs.slug, orgs.plan, orgs.created_at";

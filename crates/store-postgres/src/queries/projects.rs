@@ -1,0 +1,260 @@
+//! Projects and what hangs off them: environments, branch rules, deployments.
+
+use async_trait::async_trait;
+use gatepass_core::id::*;
+use gatepass_store::*;
+use gatepass_store_sql::*;
+use time::OffsetDateTime;
+
+use crate::{backend, map_err, PgStore};
+
+const PROJECT_COLUMNS: &str = "id, org_id, name, slug, deploy_hook_url, deploy_hook_secret, created_at";
+const ENVIRONMENT_COLUMNS: &str = "id, project_id, name, created_at";
+const DEPLOYMENT_COLUMNS: &str = "id, org_id, project_id, environment_id, git_ref, commit_sha, description, \
+    status, hook_status, created_by_id, created_by_label, created_at";
+
+#[async_trait]
+impl ProjectStore for PgStore {
+    async fn create_project(&self, project: &Project) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(project.id.as_str())
+            .bind(project.org_id.as_str())
+            .bind(&project.name)
+            .bind(&project.slug)
+            .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
+            .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+            .bind(to_millis(project.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err("a project with this slug exists already in the organization"))?;
+        Ok(())
+    }
+
+    async fn find_project(&self, id: ProjectId) -> StoreResult<Option<Project>> {
+        let row: Option<ProjectRow> = sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_projects_by_slug(&self, slug: &str) -> StoreResult<Vec<Project>> {
+        let rows: Vec<ProjectRow> = sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE slug = $1"))
+            .bind(slug)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn list_projects(&self, org: OrgId) -> StoreResult<Vec<Project>> {
+        let rows: Vec<ProjectRow> =
+            sqlx::query_as(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE org_id = $1 ORDER BY slug"))
+                .bind(org.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn update_project(&self, project: &Project) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE projects SET name = $1, deploy_hook_url = $2, deploy_hook_secret = $3 WHERE id = $4")
+                .bind(&project.name)
+                .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
+                .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+                .bind(project.id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_project(&self, id: ProjectId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE project_id = $2 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done = sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl EnvironmentStore for PgStore {
+    async fn create_environment(&self, environment: &Environment) -> StoreResult<()> {
+        sqlx::query("INSERT INTO environments (id, project_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(environment.id.as_str())
+            .bind(environment.project_id.as_str())
+            .bind(&environment.name)
+            .bind(to_millis(environment.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err("an environment with this name exists already in the project"))?;
+        Ok(())
+    }
+
+    async fn find_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>> {
+        let row: Option<EnvironmentRow> =
+            sqlx::query_as(&format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_environment_by_name(&self, project: ProjectId, name: &str) -> StoreResult<Option<Environment>> {
+        let row: Option<EnvironmentRow> = sqlx::query_as(&format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE project_id = $1 AND name = $2"
+        ))
+        .bind(project.as_str())
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_environments(&self, project: ProjectId) -> StoreResult<Vec<Environment>> {
+        let rows: Vec<EnvironmentRow> = sqlx::query_as(&format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE project_id = $1 ORDER BY name"
+        ))
+        .bind(project.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn delete_environment(&self, id: EnvironmentId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE environment_id = $2 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done = sqlx::query("DELETE FROM environments WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl BranchRuleStore for PgStore {
+    async fn add_branch_rule(&self, rule: &BranchRule) -> StoreResult<()> {
+        sqlx::query("INSERT INTO branch_rules (id, project_id, pattern, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(rule.id.as_str())
+            .bind(rule.project_id.as_str())
+            .bind(&rule.pattern)
+            .bind(to_millis(rule.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err("the project has this branch rule already"))?;
+        Ok(())
+    }
+
+    async fn list_branch_rules(&self, project: ProjectId) -> StoreResult<Vec<BranchRule>> {
+        let rows: Vec<BranchRuleRow> = sqlx::query_as(
+            "SELECT id, project_id, pattern, created_at FROM branch_rules WHERE project_id = $1 ORDER BY pattern",
+        )
+        .bind(project.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn delete_branch_rule(&self, project: ProjectId, id: BranchRuleId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM branch_rules WHERE project_id = $1 AND id = $2")
+            .bind(project.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl DeploymentStore for PgStore {
+    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(deployment.id.as_str())
+        .bind(deployment.org_id.as_str())
+        .bind(deployment.project_id.as_str())
+        .bind(deployment.environment_id.as_str())
+        .bind(&deployment.git_ref)
+        .bind(&deployment.commit_sha)
+        .bind(&deployment.description)
+        .bind(deployment.status.as_str())
+        .bind(deployment.hook_status.as_str())
+        .bind(&deployment.created_by.id)
+        .bind(&deployment.created_by.label)
+        .bind(to_millis(deployment.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
+        let row: Option<DeploymentRow> =
+            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1"))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>> {
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE project_id = $1 \
+             ORDER BY created_at DESC, id LIMIT $2"
+        ))
+        .bind(project.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET hook_status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,177 @@
+//! Tokens: the plan limit, lookup by digest, rotation, revocation, last use.
+
+use async_trait::async_trait;
+use gatepass_core::id::*;
+use gatepass_core::plan::Plan;
+use gatepass_core::token::TokenDigest;
+use gatepass_store::*;
+use gatepass_store_sql::*;
+use time::OffsetDateTime;
+
+use crate::{backend, map_err, PgStore};
+
+const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+    previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
+    last_used_at, expires_at, revoked_at";
+
+/// The condition for "counts against the plan": not revoked, not expired at `$2`.
+const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+#[async_trait]
+impl TokenStore for PgStore {
+    async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
+        // Several nodes may create tokens for one org at once. Locking the
+        // org's row queues them: each counts, under READ COMMITTED, the
+        // tokens its predecessors committed before it got the lock.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let plan: Option<String> = sqlx::query_scalar("SELECT plan FROM orgs WHERE id = $1 FOR UPDATE")
+            .bind(token.org_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let plan = plan.and_then(|p| Plan::parse(&p)).ok_or(StoreError::Missing("organization"))?;
+        if let Some(limit) = plan.active_token_limit() {
+            let active: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND {ACTIVE_AT}"))
+                    .bind(token.org_id.as_str())
+                    .bind(to_millis(token.created_at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if active >= i64::from(limit) {
+                return Err(StoreError::PlanLimit { plan, limit });
+            }
+        }
+        let (level, project, environment) = reach_columns(token.reach);
+        sqlx::query(
+            "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+             created_by_id, created_by_label, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(token.id.as_str())
+        .bind(token.org_id.as_str())
+        .bind(&token.name)
+        .bind(level)
+        .bind(project)
+        .bind(environment)
+        .bind(token.scopes.to_list_string())
+        .bind(&token.preview)
+        .bind(&token.digest.as_bytes()[..])
+        .bind(&token.created_by.id)
+        .bind(&token.created_by.label)
+        .bind(to_millis(token.created_at))
+        .bind(token.expires_at.map(to_millis))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err("token digest collision"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn find_token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<TokenRow> =
+            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = $1 OR previous_digest = $1"))
+                .bind(&digest.as_bytes()[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_token(&self, id: TokenId) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>> {
+        // The casts name the types of parameters that appear only in a NULL
+        // test or as a bare condition (SQLite needs no such help).
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
+             AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
+             ORDER BY created_at DESC, id"
+        ))
+        .bind(org.as_str())
+        .bind(filter.project.map(|p| p.to_string()))
+        .bind(filter.include_revoked)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND {ACTIVE_AT}"))
+            .bind(org.as_str())
+            .bind(to_millis(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(count as u64)
+    }
+
+    async fn count_tokens(&self) -> StoreResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(&self.pool).await.map_err(backend)?;
+        Ok(count as u64)
+    }
+
+    async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool> {
+        let keep_previous = rotation.previous_valid_until.is_some();
+        let done = sqlx::query(
+            "UPDATE tokens SET previous_digest = CASE WHEN $1 THEN digest ELSE NULL END, \
+             previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5 \
+             WHERE id = $6 AND revoked_at IS NULL",
+        )
+        .bind(keep_previous)
+        .bind(rotation.previous_valid_until.map(to_millis))
+        .bind(&rotation.digest.as_bytes()[..])
+        .bind(&rotation.preview)
+        .bind(to_millis(rotation.at))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err("token digest collision"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(to_millis(at))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
+        // Nodes flush overlapping batches; updating in id order makes every
+        // transaction take its row locks in the same order, so two flushes
+        // queue instead of deadlocking.
+        let mut uses = uses.to_vec();
+        uses.sort_unstable_by_key(|&(id, _)| id);
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for (id, at) in &uses {
+            sqlx::query("UPDATE tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $1) WHERE id = $2")
+                .bind(to_millis(*at))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+}
