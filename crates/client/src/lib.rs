@@ -1,1 +1,296 @@
-//! placeholder
+//! A typed HTTP client for the gatepass REST API, shared by the CLI and the
+//! tests. Errors carry the server's problem+json so callers can show its
+//! `detail` and branch on its `type`.
+
+mod models;
+
+pub use models::*;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a problem+json error.
+    #[error("{}", .0.detail)]
+    Api(Problem),
+    /// The server could not be reached or answered something unreadable.
+    #[error("cannot reach gatepass at {url}: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("unexpected answer from gatepass ({status}): {body}")]
+    Unexpected { status: u16, body: String },
+}
+
+impl ClientError {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api(problem) => Some(problem.status),
+            ClientError::Unexpected { status, .. } => Some(*status),
+            ClientError::Transport { .. } => None,
+        }
+    }
+
+    /// The problem `type` suffix, e.g. `plan-limit`, when the server answered one.
+    pub fn problem_kind(&self) -> Option<&str> {
+        match self {
+            ClientError::Api(problem) => problem.kind.rsplit(':').next(),
+            _ => None,
+        }
+    }
+}
+
+pub type ClientResult<T> = Result<T, ClientError>;
+
+/// A connection to one gatepass server with one credential.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base_url: String,
+    credential: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base_url: &str, credential: Option<&str>) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gatepass-client/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("HTTP client");
+        Self { base_url: base_url.trim_end_matches('/').to_string(), credential: credential.map(str::to_string), http }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn with_credential(&self, credential: &str) -> Self {
+        Self { credential: Some(credential.to_string()), ..self.clone() }
+    }
+
+    /// Sends a request and decodes a JSON answer (or nothing, for 204).
+    pub async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> ClientResult<T> {
+        let response = self.raw(method, path, body).await?;
+        let status = response.status();
+        let url = response.url().to_string();
+        let bytes = response.bytes().await.map_err(|source| ClientError::Transport { url, source })?;
+        if status.is_success() {
+            let bytes: &[u8] = if status == StatusCode::NO_CONTENT || bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes).map_err(|_| ClientError::Unexpected {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(bytes).into(),
+            });
+        }
+        match serde_json::from_slice::<Problem>(&bytes) {
+            Ok(problem) => Err(ClientError::Api(problem)),
+            Err(_) => Err(ClientError::Unexpected {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            }),
+        }
+    }
+
+    /// Sends a request and returns the raw response, whatever its status.
+    pub async fn raw<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> ClientResult<reqwest::Response> {
+        let url = format!("{}{}", self.base_url, path);
+        let mut request = self.http.request(method, &url);
+        if let Some(credential) = &self.credential {
+            request = request.bearer_auth(credential);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.map_err(|source| ClientError::Transport { url, source })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
+        self.send::<(), T>(Method::GET, path, None).await
+    }
+
+    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> ClientResult<T> {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> ClientResult<()> {
+        self.send::<(), ()>(Method::DELETE, path, None).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> ClientResult<LoginResponse> {
+        self.post("/v1/sessions", &serde_json::json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn logout(&self) -> ClientResult<()> {
+        self.delete("/v1/sessions/current").await
+    }
+
+    pub async fn me(&self) -> ClientResult<Me> {
+        self.get("/v1/me").await
+    }
+
+    pub async fn create_user(&self, email: &str, password: &str, instance_admin: bool) -> ClientResult<User> {
+        self.post(
+            "/v1/users",
+            &serde_json::json!({ "email": email, "password": password, "instance_admin": instance_admin }),
+        )
+        .await
+    }
+
+    pub async fn create_org(&self, name: &str, slug: &str, plan: &str) -> ClientResult<Org> {
+        self.post("/v1/orgs", &serde_json::json!({ "name": name, "slug": slug, "plan": plan })).await
+    }
+
+    pub async fn list_orgs(&self) -> ClientResult<Vec<Org>> {
+        self.get("/v1/orgs").await
+    }
+
+    pub async fn get_org(&self, org: &str) -> ClientResult<Org> {
+        self.get(&format!("/v1/orgs/{}", seg(org))).await
+    }
+
+    pub async fn set_plan(&self, org: &str, plan: &str) -> ClientResult<Org> {
+        self.send(Method::PATCH, &format!("/v1/orgs/{}", seg(org)), Some(&serde_json::json!({ "plan": plan }))).await
+    }
+
+    pub async fn list_members(&self, org: &str) -> ClientResult<Vec<Member>> {
+        self.get(&format!("/v1/orgs/{}/members", seg(org))).await
+    }
+
+    pub async fn add_member(&self, org: &str, email: &str, role: &str) -> ClientResult<Member> {
+        self.post(&format!("/v1/orgs/{}/members", seg(org)), &serde_json::json!({ "email": email, "role": role })).await
+    }
+
+    pub async fn set_member_role(&self, org: &str, user: &str, role: &str) -> ClientResult<Member> {
+        let path = format!("/v1/orgs/{}/members/{}", seg(org), seg(user));
+        self.send(Method::PATCH, &path, Some(&serde_json::json!({ "role": role }))).await
+    }
+
+    pub async fn remove_member(&self, org: &str, user: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/orgs/{}/members/{}", seg(org), seg(user))).await
+    }
+
+    pub async fn create_project(&self, org: &str, name: &str, slug: &str) -> ClientResult<Project> {
+        self.post(&format!("/v1/orgs/{}/projects", seg(org)), &serde_json::json!({ "name": name, "slug": slug })).await
+    }
+
+    pub async fn list_projects(&self, org: &str) -> ClientResult<Vec<Project>> {
+        self.get(&format!("/v1/orgs/{}/projects", seg(org))).await
+    }
+
+    pub async fn get_project(&self, project: &str) -> ClientResult<Project> {
+        self.get(&format!("/v1/projects/{}", seg(project))).await
+    }
+
+    pub async fn delete_project(&self, project: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/projects/{}", seg(project))).await
+    }
+
+    pub async fn set_deploy_hook(&self, project: &str, url: &str) -> ClientResult<DeployHook> {
+        let path = format!("/v1/projects/{}/deploy-hook", seg(project));
+        self.send(Method::PUT, &path, Some(&serde_json::json!({ "url": url }))).await
+    }
+
+    pub async fn create_environment(&self, project: &str, name: &str) -> ClientResult<Environment> {
+        self.post(&format!("/v1/projects/{}/environments", seg(project)), &serde_json::json!({ "name": name })).await
+    }
+
+    pub async fn list_environments(&self, project: &str) -> ClientResult<Vec<Environment>> {
+        self.get(&format!("/v1/projects/{}/environments", seg(project))).await
+    }
+
+    pub async fn delete_environment(&self, project: &str, environment: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/projects/{}/environments/{}", seg(project), seg(environment))).await
+    }
+
+    pub async fn create_branch_rule(&self, project: &str, pattern: &str) -> ClientResult<BranchRule> {
+        self.post(&format!("/v1/projects/{}/branch-rules", seg(project)), &serde_json::json!({ "pattern": pattern }))
+            .await
+    }
+
+    pub async fn list_branch_rules(&self, project: &str) -> ClientResult<Vec<BranchRule>> {
+        self.get(&format!("/v1/projects/{}/branch-rules", seg(project))).await
+    }
+
+    pub async fn delete_branch_rule(&self, project: &str, rule: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/projects/{}/branch-rules/{}", seg(project), seg(rule))).await
+    }
+
+    pub async fn create_token(&self, org: &str, request: &CreateToken) -> ClientResult<IssuedToken> {
+        self.post(&format!("/v1/orgs/{}/tokens", seg(org)), request).await
+    }
+
+    pub async fn list_tokens(&self, org: &str, all: bool) -> ClientResult<Vec<Token>> {
+        self.get(&format!("/v1/orgs/{}/tokens?all={all}", seg(org))).await
+    }
+
+    pub async fn list_project_tokens(&self, project: &str, all: bool) -> ClientResult<Vec<Token>> {
+        self.get(&format!("/v1/projects/{}/tokens?all={all}", seg(project))).await
+    }
+
+    pub async fn get_token(&self, org: &str, id: &str) -> ClientResult<Token> {
+        self.get(&format!("/v1/orgs/{}/tokens/{}", seg(org), seg(id))).await
+    }
+
+    pub async fn rotate_token(&self, org: &str, id: &str, grace: Option<&str>) -> ClientResult<IssuedToken> {
+        let path = format!("/v1/orgs/{}/tokens/{}/rotate", seg(org), seg(id));
+        self.post(&path, &serde_json::json!({ "grace": grace })).await
+    }
+
+    pub async fn revoke_token(&self, org: &str, id: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/orgs/{}/tokens/{}", seg(org), seg(id))).await
+    }
+
+    pub async fn delete_token(&self, org: &str, id: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/orgs/{}/tokens/{}?purge=true", seg(org), seg(id))).await
+    }
+
+    pub async fn whoami_token(&self) -> ClientResult<Token> {
+        self.get("/v1/token").await
+    }
+
+    pub async fn introspect(&self, token: &str) -> ClientResult<serde_json::Value> {
+        self.post("/v1/introspect", &serde_json::json!({ "token": token })).await
+    }
+
+    pub async fn deploy(&self, project: &str, request: &CreateDeployment) -> ClientResult<Deployment> {
+        self.post(&format!("/v1/projects/{}/deployments", seg(project)), request).await
+    }
+
+    pub async fn list_deployments(&self, project: &str) -> ClientResult<Vec<Deployment>> {
+        self.get(&format!("/v1/projects/{}/deployments", seg(project))).await
+    }
+
+    pub async fn get_deployment(&self, id: &str) -> ClientResult<Deployment> {
+        self.get(&format!("/v1/deployments/{}", seg(id))).await
+    }
+
+    pub async fn list_events(&self, org: &str) -> ClientResult<Vec<Event>> {
+        self.get(&format!("/v1/orgs/{}/events", seg(org))).await
+    }
+}
+
+/// Percent-encodes one path segment, so user input cannot change the route.
+fn seg(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -11,9 +11,12 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// Now, to the millisecond: the precision the database keeps, so that
+    /// what a handler answers equals what a later read returns.
     pub fn now(&self) -> OffsetDateTime {
         let offset = self.offset_millis.load(Ordering::Relaxed);
-        OffsetDateTime::now_utc() + Duration::milliseconds(offset)
+        let now = OffsetDateTime::now_utc() + Duration::milliseconds(offset);
+        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).expect("valid nanosecond")
     }
 
     /// Moves this clock forward (tests only; the real server never calls it).

@@ -1,0 +1,182 @@
+//! What the API answers with, as the client reads it. Unknown fields are
+//! ignored so that a newer server never breaks an older client.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub instance_admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: User,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Usage {
+    pub active_tokens: u64,
+    pub token_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub created_at: String,
+    pub role: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub user: User,
+    pub orgs: Vec<Org>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub user: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub org: String,
+    pub name: String,
+    pub slug: String,
+    pub deploy_hook_url: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeployHook {
+    pub url: String,
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BranchRule {
+    pub id: String,
+    pub project: String,
+    pub pattern: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub id: String,
+    pub org: String,
+    pub name: String,
+    pub preview: String,
+    pub level: String,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    pub target: String,
+    pub scopes: Vec<String>,
+    pub created_by: Actor,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub rotated_at: Option<String>,
+    pub previous_secret_valid_until: Option<String>,
+    pub revoked_at: Option<String>,
+    pub status: String,
+}
+
+/// A create or rotate answer: the metadata and the plaintext, once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedToken {
+    #[serde(flatten)]
+    pub metadata: Token,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateToken {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateDeployment {
+    pub environment: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub commit: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: String,
+    pub org: String,
+    pub project: String,
+    pub environment: String,
+    pub environment_name: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub commit: String,
+    pub description: String,
+    pub status: String,
+    pub hook_status: String,
+    pub created_by: Actor,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub org: Option<String>,
+    pub actor: Actor,
+    pub action: String,
+    pub target: String,
+    pub client_ip: Option<String>,
+    pub details: serde_json::Value,
+    pub at: String,
+}
