@@ -1,0 +1,178 @@
+//! Tokens act only within their level and scopes; nobody escalates; every
+//! 401 looks the same; failed attempts are rate limited.
+
+mod common;
+
+use common::*;
+use gatepass_client::CreateToken;
+
+fn token(scopes: &[&str], project: Option<&str>, environment: Option<&str>) -> CreateToken {
+    CreateToken {
+        scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
+        project: project.map(Into::into),
+        environment: environment.map(Into::into),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_token_acts_only_inside_its_level_and_scopes() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("pro").await;
+    let api = fx.admin.create_project(&fx.org.id, "API", "api").await.unwrap();
+    fx.admin.create_environment(&api.id, "production").await.unwrap();
+
+    let production_only =
+        fx.admin.create_token(&fx.org.id, &token(&["deploy"], Some("web"), Some("production"))).await.unwrap();
+    let ci = server.client(&production_only.token);
+    ci.deploy("web", &deploy_request("production", "main")).await.unwrap();
+    assert_problem(ci.deploy("web", &deploy_request("staging", "main")).await, 404, "not-found");
+    assert_problem(ci.deploy(&api.id, &deploy_request("production", "main")).await, 404, "not-found");
+    assert_problem(ci.list_tokens(&fx.org.id, false).await, 403, "forbidden");
+    // Project-wide actions are outside an environment token's reach.
+    assert_problem(ci.delete_project("web").await, 404, "not-found");
+
+    let reader = fx.admin.create_token(&fx.org.id, &token(&["read"], Some("web"), None)).await.unwrap();
+    let reader = server.client(&reader.token);
+    assert_problem(reader.deploy("web", &deploy_request("production", "main")).await, 403, "forbidden");
+    let visible = reader.list_tokens(&fx.org.id, false).await.unwrap();
+    assert!(visible.iter().all(|t| t.project.as_deref() == Some(fx.project.id.as_str())), "only web's tokens");
+    let projects: Vec<String> = reader.list_projects(&fx.org.id).await.unwrap().into_iter().map(|p| p.slug).collect();
+    assert_eq!(projects, ["web"]);
+}
+
+#[tokio::test]
+async fn no_token_can_mint_a_wider_or_stronger_token() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("pro").await;
+    let project_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], Some("web"), None)).await.unwrap();
+    let project_admin = server.client(&project_admin.token);
+    // Within its project: fine.
+    let child =
+        project_admin.create_token(&fx.org.id, &token(&["deploy"], Some("web"), Some("staging"))).await.unwrap();
+    assert_eq!(child.metadata.created_by.label, "token deployment token");
+    // Wider: an org token.
+    assert_problem(project_admin.create_token(&fx.org.id, &token(&["deploy"], None, None)).await, 404, "not-found");
+
+    let deployer = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], None, None)).await.unwrap();
+    let deployer = server.client(&deployer.token);
+    assert_problem(deployer.create_token(&fx.org.id, &token(&["deploy"], Some("web"), None)).await, 403, "forbidden");
+    assert_problem(deployer.revoke_token(&fx.org.id, &child.metadata.id).await, 403, "forbidden");
+
+    // An admin token with a narrow scope set cannot hand out more.
+    let org_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
+    let org_admin = server.client(&org_admin.token);
+    org_admin.create_token(&fx.org.id, &token(&["deploy", "read", "delete"], None, None)).await.unwrap();
+}
+
+#[tokio::test]
+async fn members_deploy_and_read_but_cannot_manage_tokens() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let member = server.member(&fx, "dev@example.test", "member").await;
+    member.deploy("web", &deploy_request("production", "main")).await.unwrap();
+    member.list_tokens(&fx.org.id, false).await.unwrap();
+    assert_problem(member.create_token(&fx.org.id, &CreateToken::default()).await, 403, "forbidden");
+    let issued = fx.admin.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
+    assert_problem(member.revoke_token(&fx.org.id, &issued.metadata.id).await, 403, "forbidden");
+    assert_problem(member.rotate_token(&fx.org.id, &issued.metadata.id, None).await, 403, "forbidden");
+    assert_problem(member.add_member(&fx.org.id, ADMIN_EMAIL, "member").await, 403, "forbidden");
+    assert_problem(member.list_events(&fx.org.id).await, 403, "forbidden");
+    let admin_member = server.member(&fx, "lead@example.test", "admin").await;
+    admin_member.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
+    assert_problem(
+        admin_member.set_member_role(&fx.org.id, &fx.admin.me().await.unwrap().user.id, "member").await,
+        403,
+        "forbidden",
+    );
+}
+
+#[tokio::test]
+async fn nothing_crosses_between_orgs() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let other = fx.admin.create_org("Other", "other", "free").await.unwrap();
+    let other_project = fx.admin.create_project(&other.id, "Secret", "secret").await.unwrap();
+    fx.admin.create_environment(&other_project.id, "production").await.unwrap();
+    let other_token = fx
+        .admin
+        .create_token(&other.id, &CreateToken { scopes: Some(vec!["admin".into()]), ..Default::default() })
+        .await
+        .unwrap();
+
+    let acme_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
+    let acme = server.client(&acme_admin.token);
+    assert_problem(acme.list_tokens(&other.id, false).await, 404, "not-found");
+    assert_problem(acme.get_token(&other.id, &other_token.metadata.id).await, 404, "not-found");
+    assert_problem(acme.get_token(&fx.org.id, &other_token.metadata.id).await, 404, "not-found");
+    assert_problem(acme.deploy(&other_project.id, &deploy_request("production", "main")).await, 404, "not-found");
+    assert_problem(acme.create_token(&other.id, &CreateToken::default()).await, 404, "not-found");
+    let introspected = acme.introspect(&other_token.token).await.unwrap();
+    assert_eq!(introspected, serde_json::json!({ "active": false }));
+    let member = server.member(&fx, "dev@example.test", "member").await;
+    assert_problem(member.get_org(&other.id).await, 404, "not-found");
+}
+
+#[tokio::test]
+async fn every_401_looks_the_same() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let revoked = fx.admin.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
+    fx.admin.revoke_token(&fx.org.id, &revoked.metadata.id).await.unwrap();
+    let expiring = fx
+        .admin
+        .create_token(&fx.org.id, &CreateToken { expires_in: Some("1h".into()), ..Default::default() })
+        .await
+        .unwrap();
+    server.server.state.clock.advance(time::Duration::hours(2));
+    let valid = fx.admin.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
+    let mut unknown = valid.token.clone();
+    unknown.replace_range(4..10, "AAAAAA");
+    let mut bodies = Vec::new();
+    for credential in
+        [revoked.token.as_str(), expiring.token.as_str(), &unknown, "gpd_short", "not a token", "gps_nosuchsession"]
+    {
+        let response = server.client(credential).raw(reqwest::Method::GET, "/v1/token", None::<&()>).await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"gatepass\"");
+        bodies.push(response.text().await.unwrap());
+    }
+    let missing = server.anonymous().raw(reqwest::Method::GET, "/v1/token", None::<&()>).await.unwrap();
+    bodies.push(missing.text().await.unwrap());
+    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "{bodies:#?}");
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_get_429_with_retry_after() {
+    let server = TestServer::start_with(|config| config.auth_failures_per_minute = 5).await;
+    let fx = server.fixture("free").await;
+    let valid = fx.admin.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
+    let attacker = server.client("gpd_guessing");
+    for _ in 0..5 {
+        assert_problem(attacker.whoami_token().await, 401, "unauthorized");
+    }
+    let response = attacker.raw(reqwest::Method::GET, "/v1/token", None::<&()>).await.unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+    // The whole address is blocked, whatever it sends, until the window ends.
+    assert_problem(server.client(&valid.token).whoami_token().await, 429, "rate-limited");
+    server.server.state.clock.advance(time::Duration::seconds(61));
+    server.client(&valid.token).whoami_token().await.unwrap();
+}
+
+#[tokio::test]
+async fn introspection_needs_an_org_admin_and_describes_active_tokens() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let deploy = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], Some("web"), None)).await.unwrap();
+    let admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
+    let service = server.client(&admin.token);
+    let answer = service.introspect(&deploy.token).await.unwrap();
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["token_id"], deploy.metadata.id.as_str());
+    assert_eq!(answer["scope"], "deploy read");
+    assert_eq!(answer["level"], "project");
+    assert_eq!(service.introspect("gpd_garbage").await.unwrap(), serde_json::json!({ "active": false }));
+    assert_problem(server.client(&deploy.token).introspect(&admin.token).await, 403, "forbidden");
+}
