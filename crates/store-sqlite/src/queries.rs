@@ -698,6 +698,14 @@ impl SettingStore for SqliteStore {
 }
 
 #[async_trait]
+impl TokenChangeFeed for SqliteStore {
+    /// One process owns an SQLite file, so there are no other nodes to hear from.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;

@@ -133,6 +133,27 @@ pub trait SettingStore {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// Changes to tokens announced to every node that shares the database, so
+/// that a node's verification cache drops a revoked or rotated token at once.
+pub type TokenChanges = tokio::sync::mpsc::Receiver<TokenChange>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenChange {
+    /// This token was rotated, revoked or deleted.
+    Token(TokenId),
+    /// Many tokens may have changed (a project or environment was deleted),
+    /// or notifications may have been missed (a reconnect): drop everything.
+    All,
+}
+
+#[async_trait]
+pub trait TokenChangeFeed {
+    /// Starts receiving the changes that any node makes. `None` when the
+    /// backend serves a single node (embedded SQLite), where the node's own
+    /// invalidations are all there is.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>>;
+}
+
 /// A complete backend.
 #[async_trait]
 pub trait Store:
@@ -147,6 +168,7 @@ pub trait Store:
     + DeploymentStore
     + AuditStore
     + SettingStore
+    + TokenChangeFeed
     + Send
     + Sync
     + 'static

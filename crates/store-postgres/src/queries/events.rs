@@ -76,6 +76,15 @@ impl SettingStore for PgStore {
 }
 
 #[async_trait]
+impl TokenChangeFeed for PgStore {
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
+        // LISTEN/NOTIFY arrives with the multi-node work; until then each
+        // node relies on its own invalidations.
+        Ok(None)
+    }
+}
+
+#[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
