@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod hooks;
+pub mod labels;
 pub mod last_used;
 pub mod metrics;
 pub mod rate_limit;

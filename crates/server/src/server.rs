@@ -90,9 +90,13 @@ impl RunningServer {
             metrics,
             last_used,
             salt_status,
+            labels: Default::default(),
             store,
             config,
         });
+        if let Some(changes) = state.store.subscribe_token_changes().await? {
+            crate::verify::spawn_change_listener(state.clone(), changes);
+        }
         let listener = tokio::net::TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;

@@ -7,6 +7,7 @@ use gatepass_store::Store;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::hooks::HookSender;
+use crate::labels::LabelCache;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
 use crate::rate_limit::FailureLimiter;
@@ -45,6 +46,7 @@ pub struct Shared {
     pub last_used: Arc<LastUsed>,
     pub hooks: HookSender,
     pub salt_status: SaltStatus,
+    pub labels: LabelCache,
 }
 
 impl AppState {

@@ -8,7 +8,7 @@ use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
 use gatepass_core::token::PlainToken;
-use gatepass_store::{NewToken, Org, Rotation, TokenRecord};
+use gatepass_store::{NewToken, Org, Rotation, TokenChange, TokenRecord};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -102,6 +102,7 @@ pub async fn rotate(
     if !state.store.rotate_token(record.id, &rotation).await? {
         return Err(ApiError::Conflict(format!("token {} was revoked meanwhile", record.id)));
     }
+    state.verifier.cache().forget(TokenChange::Token(record.id));
     bump(&state.metrics.tokens_rotated);
     let details = json!({ "grace_seconds": grace.map(|g| g.whole_seconds()), "preview": rotation.preview });
     audit::record(
@@ -124,6 +125,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, record: &TokenRecord, del
     let now = state.clock.now();
     let was_revoked = record.revoked_at.is_some();
     state.store.revoke_token(record.id, now).await?;
+    state.verifier.cache().forget(TokenChange::Token(record.id));
     if !was_revoked {
         bump(&state.metrics.tokens_revoked);
         let details = json!({ "name": record.name, "preview": record.preview });
@@ -175,18 +177,18 @@ impl TargetLabels {
         Ok(Self { projects, environments })
     }
 
-    /// Just what one token's label needs: at most two lookups.
+    /// Just what one token's label needs, from the node's label cache.
     pub async fn load_for(state: &AppState, reach: Reach) -> ApiResult<Self> {
         let mut projects = HashMap::new();
         let mut environments = HashMap::new();
         if let Some(id) = reach.project() {
-            if let Some(project) = state.store.find_project(id).await? {
-                projects.insert(id, project.slug);
+            if let Some(slug) = state.labels.project_slug(state.store.as_ref(), id).await? {
+                projects.insert(id, slug);
             }
         }
         if let Some(id) = reach.environment() {
-            if let Some(env) = state.store.find_environment(id).await? {
-                environments.insert(id, env.name);
+            if let Some(name) = state.labels.environment_name(state.store.as_ref(), id).await? {
+                environments.insert(id, name);
             }
         }
         Ok(Self { projects, environments })

@@ -103,6 +103,7 @@ pub async fn delete_environment(
     let environment = resolve::environment(&state, &project, &environment).await?;
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
     state.store.delete_environment(environment.id, state.clock.now()).await?;
+    state.verifier.cache().forget(gatepass_store::TokenChange::All);
     let details = json!({ "project": project.id, "name": environment.name });
     audit::record(
         &state,

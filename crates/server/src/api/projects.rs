@@ -155,6 +155,7 @@ pub async fn delete_project(
     let project = resolve::project(&state, &caller, &project).await?;
     caller.principal.authorize(Scope::Delete, project.org_id, Area::Project(project.id))?;
     state.store.delete_project(project.id, state.clock.now()).await?;
+    state.verifier.cache().forget(gatepass_store::TokenChange::All);
     let details = json!({ "slug": project.slug });
     audit::record(
         &state,

@@ -1,6 +1,7 @@
 //! The `Caller` extractor: authenticates the bearer credential of a request.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -21,7 +22,7 @@ pub struct Caller {
     pub actor: Actor,
     pub client_ip: IpAddr,
     /// The verified token, when the caller used one.
-    pub token: Option<TokenRecord>,
+    pub token: Option<Arc<TokenRecord>>,
     /// The user, when the caller used a login session.
     pub user: Option<User>,
 }
