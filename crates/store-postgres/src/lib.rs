@@ -10,6 +10,7 @@
 //!
 //! `testing` (feature `testing`) makes throwaway databases for tests.
 
+mod import;
 mod queries;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -6,6 +6,7 @@
 //! limit) cannot race another writer. Reads use a separate pool and never
 //! wait for writes (WAL).
 
+mod import;
 mod queries;
 
 use std::path::Path;

@@ -1,0 +1,207 @@
+//! In-process benchmarks of the verify path (criterion):
+//! - `token/parse+checksum` and `token/digest`: the offline steps;
+//! - `verify/<backend>/<n>/cached`: a full verify (parse → digest → cache →
+//!   status and grace → last-used touch) with `n` tokens stored;
+//! - `verify/<backend>/<n>/database`: the same when the node cache misses.
+//!
+//! Sizes default to 1,000, 100,000 and 1,000,000 (`GATEPASS_BENCH_SIZES=1000,100000`
+//! to change). PostgreSQL runs when reachable at `GATEPASS_TEST_POSTGRES_URL`.
+//! It also prints the memory each cached token costs, measured with a
+//! counting allocator. Run: `cargo bench -p gatepass-server --bench verify`.
+
+// The counting allocator below must implement `GlobalAlloc`, an unsafe trait;
+// it only forwards to the system allocator.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::future::Future;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use gatepass_core::id::{OrgId, TokenId, UserId};
+use gatepass_core::plan::Plan;
+use gatepass_core::reach::Reach;
+use gatepass_core::scope::Scopes;
+use gatepass_core::token::{self, PlainToken, TokenKind, TokenSalt};
+use gatepass_server::last_used::LastUsed;
+use gatepass_server::verify::TokenVerifier;
+use gatepass_store::{Actor, NewToken, Org, Store, User};
+use gatepass_store_postgres::testing::TestDatabase;
+use gatepass_store_postgres::PgStore;
+use gatepass_store_sqlite::SqliteStore;
+use time::OffsetDateTime;
+
+/// Counts live heap bytes, to report memory per cached token.
+struct Counting;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const SALT: &[u8] = b"benchmark salt that is at least 32 bytes";
+const SAMPLES: usize = 1_000;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("GATEPASS_BENCH_SIZES")
+        .ok()
+        .map(|text| text.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000, 100_000, 1_000_000])
+}
+
+fn offline(c: &mut Criterion) {
+    let token = PlainToken::generate(TokenKind::Deploy);
+    let text = token.expose_secret();
+    c.bench_function("token/parse+checksum", |b| b.iter(|| token::parse(black_box(text)).unwrap()));
+    let salt = TokenSalt::new(SALT).unwrap();
+    c.bench_function("token/digest", |b| b.iter(|| salt.digest(black_box(text))));
+}
+
+/// Polls a future that is expected to finish without waiting (a cache hit);
+/// falls back to the runtime when it does wait.
+fn run_now<F: Future>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => runtime.block_on(future),
+    }
+}
+
+/// An org with `n` project tokens; returns the plaintexts of a sample of them.
+async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: usize, keep: usize) -> Vec<PlainToken> {
+    let now = OffsetDateTime::now_utc();
+    let owner = User {
+        id: UserId::generate(),
+        email: "bench@example.test".into(),
+        password_hash: "x".into(),
+        instance_admin: true,
+        created_at: now,
+    };
+    store.create_user(&owner).await.unwrap();
+    let org =
+        Org { id: OrgId::generate(), name: "Bench".into(), slug: "bench".into(), plan: Plan::Team, created_at: now };
+    store.create_org(&org, owner.id).await.unwrap();
+    let salt = TokenSalt::new(SALT).unwrap();
+    let project = gatepass_core::id::ProjectId::generate();
+    let mut samples = Vec::with_capacity(keep);
+    let mut tokens = Vec::with_capacity(n);
+    for i in 0..n {
+        let plain = PlainToken::generate(TokenKind::Deploy);
+        tokens.push(NewToken {
+            id: TokenId::generate(),
+            org_id: org.id,
+            name: format!("token {i}"),
+            reach: Reach::Project(project),
+            scopes: Scopes::all(),
+            preview: plain.preview(),
+            digest: salt.digest(plain.expose_secret()),
+            created_by: Actor::system(),
+            created_at: now,
+            expires_at: None,
+        });
+        if i % (n / keep).max(1) == 0 && samples.len() < keep {
+            samples.push(plain);
+        }
+    }
+    import(&tokens).await;
+    samples
+}
+
+fn verifier(store: &Arc<dyn Store>) -> TokenVerifier {
+    TokenVerifier::new(Ok(TokenSalt::new(SALT).unwrap()), store.clone(), Arc::new(LastUsed::default()))
+}
+
+fn bench_backend(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    backend: &str,
+    store: Arc<dyn Store>,
+    samples: &[PlainToken],
+    n: usize,
+) {
+    let verifier = verifier(&store);
+    let now = OffsetDateTime::now_utc();
+    let mut group = c.benchmark_group(format!("verify/{backend}/{n}"));
+    group.sample_size(30);
+    let mut i = 0;
+    group.bench_function("cached", |b| {
+        b.iter(|| {
+            i = (i + 1) % samples.len();
+            run_now(runtime, verifier.verify(samples[i].expose_secret(), now)).unwrap()
+        })
+    });
+    group.bench_function("database", |b| {
+        b.iter(|| {
+            i = (i + 1) % samples.len();
+            verifier.cache().forget(gatepass_store::TokenChange::All);
+            runtime.block_on(verifier.verify(samples[i].expose_secret(), now)).unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn sqlite(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for n in sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = runtime.block_on(SqliteStore::open_in_dir(dir.path())).unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        let samples =
+            runtime.block_on(seed(&store, async |tokens| sqlite.import_tokens(tokens).await.unwrap(), n, SAMPLES));
+        bench_backend(c, &runtime, "sqlite", store, &samples, n);
+    }
+}
+
+fn postgres(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for n in sizes() {
+        let Some(database) = runtime.block_on(TestDatabase::create()) else { return };
+        let pg = runtime.block_on(PgStore::connect(database.url())).unwrap();
+        let store: Arc<dyn Store> = Arc::new(pg.clone());
+        let samples =
+            runtime.block_on(seed(&store, async |tokens| pg.import_tokens(tokens).await.unwrap(), n, SAMPLES));
+        bench_backend(c, &runtime, "postgres", store, &samples, n);
+        drop(pg);
+        runtime.block_on(async move { drop(database) });
+    }
+}
+
+/// Reports the heap each cached token costs (not a criterion measurement).
+fn cache_memory(_: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let n = 50_000;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = runtime.block_on(SqliteStore::open_in_dir(dir.path())).unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let samples = runtime.block_on(seed(&store, async |tokens| sqlite.import_tokens(tokens).await.unwrap(), n, n));
+    let all: Vec<_> = samples.iter().collect();
+    let verifier = verifier(&store);
+    let now = OffsetDateTime::now_utc();
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    for token in &all {
+        runtime.block_on(verifier.verify(token.expose_secret(), now)).unwrap();
+    }
+    let after = LIVE_BYTES.load(Ordering::Relaxed);
+    let cached = verifier.cache().len();
+    println!(
+        "cache memory: {} bytes per cached token ({cached} tokens, {} bytes)",
+        (after - before) / cached as isize,
+        after - before
+    );
+}
+
+criterion_group!(benches, offline, sqlite, postgres, cache_memory);
+criterion_main!(benches);
