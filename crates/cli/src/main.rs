@@ -44,9 +44,15 @@ enum Command {
     /// Run the gatepass server (embedded SQLite unless DATABASE_URL is set).
     Serve(server_commands::ServeArgs),
     /// Apply database migrations and exit (serve also runs them at start).
+    #[command(
+        after_help = "Examples:\n  gatepass migrate --data-dir /var/lib/gatepass\n  DATABASE_URL=postgres://gatepass@db/gatepass gatepass migrate"
+    )]
     Migrate(server_commands::DatabaseArgs),
     /// Instance administration on the database directly.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  gatepass admin create --email ops@example.com --password-file ./password.txt"
+    )]
     Admin(server_commands::AdminCommand),
     /// Log in with email and password; the session is stored 0600 in your config dir.
     #[command(
@@ -147,9 +153,27 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     #[test]
     fn the_command_line_definition_is_consistent() {
-        use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_shows_examples_in_its_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            let has_examples = command.get_after_help().is_some_and(|text| text.to_string().contains("Example"));
+            if !has_examples && command.get_name() != "help" {
+                missing.push(path.clone());
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "commands without examples: {missing:?}");
     }
 }

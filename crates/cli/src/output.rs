@@ -7,7 +7,12 @@ use std::io::IsTerminal;
 use serde::Serialize;
 
 fn colour_allowed(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    colour_allowed_with(stream_is_terminal, std::env::var_os("NO_COLOR").as_deref())
+}
+
+/// See <https://no-color.org>: any non-empty `NO_COLOR` turns colour off.
+fn colour_allowed_with(stream_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stream_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 fn paint(text: &str, ansi: &str, stream_is_terminal: bool) -> String {
@@ -118,6 +123,15 @@ mod tests {
         table.row(vec!["tok_1".into(), "gpd_AbC1…x9Yz".into()]);
         table.row(vec!["tok_22".into(), "-".into()]);
         assert_eq!(table.render(), "ID      TOKEN\ntok_1   gpd_AbC1…x9Yz\ntok_22  -\n");
+    }
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_allowed_with(true, None));
+        assert!(!colour_allowed_with(false, None));
+        assert!(!colour_allowed_with(true, Some(OsStr::new("1"))));
+        assert!(colour_allowed_with(true, Some(OsStr::new(""))));
     }
 
     #[test]

@@ -15,7 +15,10 @@ use crate::output::{self, Table};
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
     /// Create a token; its secret is shown once.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gatepass tokens create deploy --project web --env production -n \"CI Deploy\"\n  gatepass tokens create org -n \"Ops\" --scopes read,deploy"
+    )]
     Create(CreateCommand),
     /// List tokens (masked); revoked ones only with --all.
     #[command(
