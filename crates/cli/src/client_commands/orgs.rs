@@ -98,14 +98,14 @@ pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()
             if ctx.json {
                 return output::print_json(&orgs);
             }
-            let mut table = Table::new(&["ID", "SLUG", "NAME", "PLAN", "TOKENS", "ROLE"]);
+            // The listing carries no usage; `orgs show` does.
+            let mut table = Table::new(&["ID", "SLUG", "NAME", "PLAN", "ROLE"]);
             for org in &orgs {
                 table.row(vec![
                     org.id.clone(),
                     org.slug.clone(),
                     org.name.clone(),
                     org.plan.clone(),
-                    usage_text(org),
                     org.role.clone().unwrap_or_else(|| "-".into()),
                 ]);
             }
