@@ -18,6 +18,7 @@ pub mod server;
 pub mod state;
 pub mod tokens;
 pub mod verify;
+pub mod web;
 
 pub use config::{DatabaseConfig, ServerConfig};
 pub use server::{open_store, RunningServer};

@@ -50,6 +50,7 @@ pub async fn open_store(database: &DatabaseConfig) -> anyhow::Result<Arc<dyn Sto
 
 pub fn router(state: AppState) -> axum::Router {
     crate::api::router()
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -5,4 +5,4 @@ mod caller;
 pub mod password;
 pub mod session;
 
-pub use caller::{Caller, ClientIp};
+pub use caller::{user_for_session, Caller, ClientIp};

@@ -1,0 +1,146 @@
+//! `gatepass orgs list|create|show|set-plan`: organizations and their plans.
+
+use clap::{Subcommand, ValueEnum};
+use gatepass_client::Org;
+
+use super::GlobalArgs;
+use crate::output::{self, Table};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Plan {
+    /// 5 active tokens.
+    Free,
+    /// 50 active tokens.
+    Pro,
+    /// Unlimited tokens.
+    Team,
+}
+
+impl Plan {
+    fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+            Plan::Team => "team",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// The organizations you belong to (all of them for instance admins).
+    #[command(after_help = "Examples:\n  gatepass orgs list\n  gatepass orgs list --json")]
+    List,
+    /// Create an organization (instance admins); you become its owner.
+    #[command(after_help = "Examples:\n  gatepass orgs create \"Acme Inc\" --slug acme --plan pro")]
+    Create {
+        /// Display name.
+        name: String,
+        /// URL-safe short name [default: derived from the name].
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long, value_enum, default_value = "free")]
+        plan: Plan,
+    },
+    /// One organization, with its plan usage.
+    #[command(after_help = "Example:\n  gatepass orgs show acme")]
+    Show {
+        /// Id or slug.
+        org: String,
+    },
+    /// Change an organization's plan (instance admins).
+    #[command(after_help = "Example:\n  gatepass orgs set-plan acme team")]
+    SetPlan {
+        /// Id or slug.
+        org: String,
+        #[arg(value_enum)]
+        plan: Plan,
+    },
+}
+
+/// `Acme Inc.` → `acme-inc`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for ch in name.trim().chars() {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_string()
+}
+
+fn usage_text(org: &Org) -> String {
+    match &org.usage {
+        Some(usage) => match usage.token_limit {
+            Some(limit) => format!("{} of {limit}", usage.active_tokens),
+            None => format!("{} (unlimited)", usage.active_tokens),
+        },
+        None => "-".into(),
+    }
+}
+
+fn print_org(org: &Org) {
+    println!("{} ({})", org.name, org.id);
+    println!("  slug     {}", org.slug);
+    println!("  plan     {}", org.plan);
+    println!("  tokens   {}", usage_text(org));
+    println!("  role     {}", org.role.as_deref().unwrap_or("-"));
+    println!("  created  {}", output::when(&org.created_at));
+}
+
+pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()> {
+    let ctx = global.connect()?;
+    match command {
+        OrgsCommand::List => {
+            let orgs = ctx.client.list_orgs().await?;
+            if ctx.json {
+                return output::print_json(&orgs);
+            }
+            // The listing carries no usage; `orgs show` does.
+            let mut table = Table::new(&["ID", "SLUG", "NAME", "PLAN", "ROLE"]);
+            for org in &orgs {
+                table.row(vec![
+                    org.id.clone(),
+                    org.slug.clone(),
+                    org.name.clone(),
+                    org.plan.clone(),
+                    org.role.clone().unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            table.print("No organizations.");
+        }
+        OrgsCommand::Create { name, slug, plan } => {
+            let slug = slug.unwrap_or_else(|| slugify(&name));
+            let org = ctx.client.create_org(&name, &slug, plan.as_str()).await?;
+            if ctx.json {
+                return output::print_json(&org);
+            }
+            println!("{} Created organization {} ({}) on the {} plan", output::check(), org.slug, org.id, org.plan);
+        }
+        OrgsCommand::Show { org } => {
+            let org = ctx.client.get_org(&org).await?;
+            if ctx.json {
+                return output::print_json(&org);
+            }
+            print_org(&org);
+        }
+        OrgsCommand::SetPlan { org, plan } => {
+            let org = ctx.client.set_plan(&org, plan.as_str()).await?;
+            if ctx.json {
+                return output::print_json(&org);
+            }
+            println!("{} {} is now on the {} plan", output::check(), org.slug, org.plan);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs_are_lowercase_words_joined_by_hyphens() {
+        assert_eq!(super::slugify("  Acme Inc. (EU) "), "acme-inc-eu");
+    }
+}

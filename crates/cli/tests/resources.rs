@@ -1,0 +1,107 @@
+//! `gatepass orgs|projects|envs|members|branch-rules|deployments`, `deploy`
+//! from CI, and `completions`.
+
+mod common;
+
+use common::{plaintext_from, redacted, World};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_deploys_with_only_url_and_token_in_the_environment() {
+    let world = World::start().await;
+    let admin_cli = world.logged_in_cli().await;
+    let out = admin_cli.run(&["tokens", "create", "deploy", "-p", "web", "-e", "production", "-n", "CI"]).await;
+    let token = plaintext_from(&out.stdout);
+    let ci = world.cli().env("GATEPASS_URL", &world.url).env("GATEPASS_TOKEN", &token);
+    let out = ci
+        .run(&["deploy", "--project", "web", "--env", "production", "--ref", "main", "--commit", "abc123", "-d", "v1"])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    redacted().bind(|| insta::assert_snapshot!("deploy", out.stdout));
+
+    let ci = ci.env("GITHUB_REF_NAME", "main").env("GITHUB_SHA", "def456");
+    let out = ci.run(&["deploy", "-p", "web", "-e", "production", "--json"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (json["ref"].as_str(), json["commit"].as_str(), json["status"].as_str()),
+        (Some("main"), Some("def456"), Some("queued"))
+    );
+
+    let out = admin_cli.run(&["deployments", "list", "--project", "web"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    redacted().bind(|| insta::assert_snapshot!("deployments_list", out.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orgs_projects_envs_and_branch_rules_round_trip() {
+    let world = World::start().await;
+    let cli = world.logged_in_cli().await;
+    let ok = |out: common::Output| {
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout
+    };
+    ok(cli.run(&["orgs", "create", "Beta Corp", "--plan", "pro"]).await);
+    ok(cli.run(&["orgs", "set-plan", "beta-corp", "team"]).await);
+    let orgs = ok(cli.run(&["orgs", "list"]).await);
+    let show = ok(cli.run(&["orgs", "show", "acme"]).await);
+    let cli = cli.env("GATEPASS_ORG", "beta-corp");
+    ok(cli.run(&["projects", "create", "API Server"]).await);
+    ok(cli.run(&["envs", "create", "production", "--project", "api-server"]).await);
+    ok(cli.run(&["envs", "create", "qa", "--project", "api-server"]).await);
+    ok(cli.run(&["envs", "delete", "qa", "--project", "api-server", "--yes"]).await);
+    let projects = ok(cli.run(&["projects", "list"]).await);
+    let envs = ok(cli.run(&["envs", "list", "--project", "api-server"]).await);
+    ok(cli.run(&["branch-rules", "add", "release/*", "--project", "api-server"]).await);
+    let rules_json = ok(cli.run(&["branch-rules", "list", "--project", "api-server", "--json"]).await);
+    let rules: Vec<serde_json::Value> = serde_json::from_str(&rules_json).unwrap();
+    let rule_id = rules[0]["id"].as_str().unwrap();
+    ok(cli.run(&["branch-rules", "delete", rule_id, "--project", "api-server"]).await);
+    let rules = ok(cli.run(&["branch-rules", "list", "--project", "api-server"]).await);
+    ok(cli.run(&["projects", "delete", "api-server", "--yes"]).await);
+    let gone = cli.run(&["projects", "show", "api-server"]).await;
+    assert_eq!(gone.code, 4, "{gone:?}");
+    redacted().bind(|| {
+        insta::assert_snapshot!("orgs_list", orgs);
+        insta::assert_snapshot!("orgs_show", show);
+        insta::assert_snapshot!("projects_list", projects);
+        insta::assert_snapshot!("envs_list", envs);
+        insta::assert_snapshot!("branch_rules_after_delete", rules);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_added_promoted_and_removed_by_email() {
+    let world = World::start().await;
+    world.user("dev@example.com").await;
+    let cli = world.logged_in_cli().await;
+    let ok = |out: common::Output| {
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout
+    };
+    ok(cli.run(&["members", "add", "dev@example.com"]).await);
+    ok(cli.run(&["members", "set-role", "dev@example.com", "admin"]).await);
+    let table = ok(cli.run(&["members", "list"]).await);
+    redacted().bind(|| insta::assert_snapshot!("members_list", table));
+    let duplicate = cli.run(&["members", "add", "dev@example.com"]).await;
+    assert_eq!(duplicate.code, 5, "a conflict: {duplicate:?}");
+    let refused = cli.run(&["members", "remove", "dev@example.com"]).await;
+    assert_eq!(refused.code, 2, "{refused:?}");
+    ok(cli.run(&["members", "remove", "dev@example.com", "--yes"]).await);
+    let members: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(cli.run(&["members", "list", "--json"]).await)).unwrap();
+    assert_eq!(members.len(), 1);
+    let unknown = cli.run(&["members", "remove", "nobody@example.com", "--yes"]).await;
+    assert_eq!(unknown.code, 4, "{unknown:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_are_printed_for_bash_zsh_and_fish() {
+    let world = World::start().await;
+    for shell in ["bash", "zsh", "fish"] {
+        let out = world.cli().run(&["completions", shell]).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(out.stdout.contains("gatepass") && out.stdout.contains("tokens"), "{shell}");
+    }
+    let out = world.cli().run(&["completions", "tcsh"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+}

@@ -1,0 +1,174 @@
+//! The dashboard's login cookie and CSRF protection.
+//!
+//! The cookie holds the same session credential the API hands out (`gps_…`,
+//! stored only as its SHA-256). A form's CSRF token is an HMAC keyed by the
+//! cookie's value: a page on another site can neither read the cookie nor
+//! compute the token, and nothing extra has to be stored. Before login the
+//! key is a random pre-session cookie, so the login form is covered too.
+
+use std::net::IpAddr;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gatepass_core::access::{Area, Principal, UserGrant};
+use gatepass_core::id::OrgId;
+use gatepass_core::role::Role;
+use gatepass_core::scope::Scope;
+use gatepass_store::{Actor, User};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::error::WebError;
+use super::form::parse_urlencoded;
+use crate::auth::{session, user_for_session, Caller, ClientIp};
+use crate::error::ApiError;
+use crate::server::MAX_BODY_BYTES;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "gatepass_session";
+/// Keys the CSRF token of forms shown before login (login, first-run setup).
+pub const PRE_SESSION_COOKIE: &str = "gatepass_presession";
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// The value of cookie `name`, if the request carries it.
+pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+        .filter(|value| !value.is_empty())
+}
+
+/// The CSRF token of forms shown to the holder of cookie value `key`.
+pub fn csrf_token(key: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(b"gatepass dashboard csrf v1");
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn csrf_matches(headers: &HeaderMap, presented: &str) -> bool {
+    [SESSION_COOKIE, PRE_SESSION_COOKIE]
+        .iter()
+        .filter_map(|name| read_cookie(headers, name))
+        .any(|key| bool::from(csrf_token(key).as_bytes().ct_eq(presented.as_bytes())))
+}
+
+/// Refuses every POST whose form lacks the CSRF token matching its cookies.
+pub async fn require_csrf(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return WebError::Api(ApiError::PayloadTooLarge).into_response();
+    };
+    let pairs = parse_urlencoded(&bytes);
+    let presented = pairs.iter().find(|(key, _)| key == CSRF_FIELD).map(|(_, value)| value.as_str());
+    if !presented.is_some_and(|token| csrf_matches(&parts.headers, token)) {
+        return WebError::Csrf.into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// Whether the browser reached us over HTTPS (directly, or through a proxy
+/// that says so, or because the configured public URL is HTTPS).
+pub fn is_https(headers: &HeaderMap, state: &AppState) -> bool {
+    let forwarded = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    forwarded || state.config.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
+}
+
+/// A `Set-Cookie` value: always HttpOnly and SameSite=Lax, Secure over HTTPS.
+pub fn cookie_header(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}");
+    HeaderValue::from_str(&text).expect("cookie values are ASCII")
+}
+
+/// A fresh pre-session key.
+pub fn new_pre_session_key() -> String {
+    let mut random = [0u8; 32];
+    gatepass_core::base62::fill_random(&mut random);
+    String::from_utf8(random.to_vec()).expect("base62 is ASCII")
+}
+
+/// A logged-in dashboard user.
+pub struct WebUser {
+    pub user: User,
+    pub grant: UserGrant,
+    pub client_ip: IpAddr,
+    /// The CSRF token every form of this user's pages carries.
+    pub csrf: String,
+}
+
+impl WebUser {
+    /// The same caller an API request with this session would be, so the
+    /// token service authorizes and audits dashboard actions identically.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            principal: Principal::User(self.grant.clone()),
+            actor: Actor::user(self.user.id, &self.user.email),
+            client_ip: self.client_ip,
+            token: None,
+            user: Some(self.user.clone()),
+        }
+    }
+
+    pub fn role_in(&self, org: OrgId) -> Option<Role> {
+        self.grant.memberships.iter().find(|(id, _)| *id == org).map(|(_, role)| *role)
+    }
+
+    /// Whether the user may manage `area` of `org` (tokens, environments, rules).
+    pub fn may_admin(&self, org: OrgId, area: Area) -> bool {
+        self.caller().principal.authorize(Scope::Admin, org, area).is_ok()
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let credential = read_cookie(&parts.headers, SESSION_COOKIE)
+            .filter(|value| session::is_session_credential(value))
+            .ok_or(WebError::LoginRequired)?;
+        let (user, grant) =
+            user_for_session(state, credential).await.map_err(ApiError::from)?.ok_or(WebError::LoginRequired)?;
+        let ClientIp(client_ip) = ClientIp::from_parts(parts, state.config.trust_forwarded_for);
+        Ok(WebUser { user, grant, client_ip, csrf: csrf_token(credential) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; gatepass_session=gps_x ; b=2"));
+        assert_eq!(read_cookie(&headers, SESSION_COOKIE), Some("gps_x"));
+        assert_eq!(read_cookie(&headers, PRE_SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn csrf_tokens_match_only_their_own_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("gatepass_session=gps_mine"));
+        assert!(csrf_matches(&headers, &csrf_token("gps_mine")));
+        assert!(!csrf_matches(&headers, &csrf_token("gps_theirs")));
+        assert!(!csrf_matches(&headers, ""));
+        assert!(!csrf_matches(&HeaderMap::new(), &csrf_token("gps_mine")));
+    }
+}

@@ -1,0 +1,441 @@
+//! Settings > Deployment Tokens: the table, "Generate deployment token", the
+//! one-time result view, rotate, and delete with confirmation — all through
+//! the shared token service in `crate::tokens`.
+//!
+//! The plaintext only ever appears in the answer to the POST that made it,
+//! marked `no-store`; no GET URL can show it again.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use gatepass_core::access::Area;
+use gatepass_core::expiry;
+use gatepass_core::name::DisplayName;
+use gatepass_core::reach::Reach;
+use gatepass_core::scope::{Scope, Scopes};
+use gatepass_core::token::PlainToken;
+use gatepass_store::{Environment, TokenFilter, TokenRecord};
+use serde::Deserialize;
+
+use super::error::{WebError, WebResult};
+use super::form::FormData;
+use super::layout::{when, when_or, Layout, ProjectCtx, ProjectNav};
+use super::session::{is_https, WebUser};
+use crate::error::{invalid, ApiError};
+use crate::state::AppState;
+use crate::tokens::{self, IssueRequest};
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub preview: String,
+    pub scopes: Vec<&'static str>,
+    pub environment: String,
+    pub created_by: String,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub expired: bool,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct ScopeChoice {
+    pub value: &'static str,
+    pub help: &'static str,
+    pub checked: bool,
+}
+
+/// The token to confirm an action on.
+pub struct Confirm {
+    pub name: String,
+    pub preview: String,
+    pub action: String,
+}
+
+/// A freshly issued secret, shown once.
+pub struct Issued {
+    pub title: &'static str,
+    pub name: String,
+    pub token: String,
+    pub url: String,
+}
+
+/// What the generate form held, to show it again after an error.
+#[derive(Default)]
+pub struct GenerateForm {
+    name: String,
+    environment: String,
+    scopes: Vec<String>,
+    expires_in: String,
+}
+
+impl GenerateForm {
+    fn from_form(form: &FormData) -> Self {
+        GenerateForm {
+            name: form.get("name").to_string(),
+            environment: form.get("environment").to_string(),
+            scopes: form.all("scopes").map(str::to_string).collect(),
+            expires_in: form.get("expires_in").to_string(),
+        }
+    }
+}
+
+/// What is open over the table.
+enum Overlay {
+    None,
+    Generate(GenerateForm, Option<String>),
+    ConfirmDelete(Confirm),
+    ConfirmRotate(Confirm),
+    Result(Issued),
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    layout: Layout,
+    nav: ProjectNav,
+    tokens_url: String,
+    can_manage: bool,
+    salt_error: Option<String>,
+    notice: Option<&'static str>,
+    /// A failed action on the table (rotate), shown above it.
+    error: Option<String>,
+    usage: String,
+    rows: Vec<TokenRow>,
+    environments: Vec<Choice>,
+    scope_choices: Vec<ScopeChoice>,
+    expiry_choices: Vec<Choice>,
+    name: String,
+    generate_open: bool,
+    form_error: Option<String>,
+    confirm_delete: Option<Confirm>,
+    confirm_rotate: Option<Confirm>,
+    result: Option<Issued>,
+}
+
+const EXPIRY_CHOICES: [(&str, &str); 5] =
+    [("", "Never"), ("168h", "7 days"), ("720h", "30 days"), ("2160h", "90 days"), ("8760h", "1 year")];
+
+fn scope_help(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Deploy => "trigger deployments",
+        Scope::Read => "read projects, environments and deployments",
+        Scope::Delete => "archive deployments",
+        Scope::Admin => "manage tokens, environments and members",
+    }
+}
+
+fn environment_label(reach: Reach, environments: &[Environment]) -> String {
+    match reach {
+        Reach::Org => "Whole organization".into(),
+        Reach::Project(_) => "Whole project".into(),
+        Reach::Environment(_, id) => {
+            environments.iter().find(|env| env.id == id).map(|env| env.name.clone()).unwrap_or_else(|| id.to_string())
+        }
+    }
+}
+
+fn usage_text(active: u64, limit: Option<u32>, plan: &str) -> String {
+    let noun = if active == 1 { "token" } else { "tokens" };
+    match limit {
+        Some(limit) => format!("{active} of {limit} tokens used on the {plan} plan"),
+        None => format!("{active} active {noun} (the {plan} plan has no limit)"),
+    }
+}
+
+async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: Overlay) -> WebResult<TokensPage> {
+    let now = state.clock.now();
+    let environments = state.store.list_environments(ctx.project.id).await?;
+    let filter = TokenFilter { project: Some(ctx.project.id), include_revoked: false };
+    let records = state.store.list_tokens(ctx.org.id, filter).await?;
+    let rows = records
+        .iter()
+        .map(|record| TokenRow {
+            id: record.id.to_string(),
+            name: record.name.clone(),
+            preview: record.preview.clone(),
+            scopes: record.scopes.iter().map(Scope::as_str).collect(),
+            environment: environment_label(record.reach, &environments),
+            created_by: record.created_by.label.clone(),
+            created: when(record.created_at),
+            last_used: when_or(record.last_used_at, "Never"),
+            expires: when_or(record.expires_at, "Never"),
+            expired: record.status(now) == gatepass_store::TokenStatus::Expired,
+        })
+        .collect();
+    let usage = crate::api::usage(state, &ctx.org).await?;
+    let can_manage = web.may_admin(ctx.org.id, Area::Project(ctx.project.id));
+    let mut page = TokensPage {
+        tokens_url: ctx.tokens_url(),
+        can_manage,
+        salt_error: state.verifier.salt().err().map(|err| err.to_string()),
+        notice: None,
+        error: None,
+        usage: usage_text(usage.active_tokens, usage.token_limit, ctx.org.plan.as_str()),
+        rows,
+        environments: Vec::new(),
+        scope_choices: Vec::new(),
+        expiry_choices: Vec::new(),
+        name: String::new(),
+        generate_open: false,
+        form_error: None,
+        confirm_delete: None,
+        confirm_rotate: None,
+        result: None,
+        layout: ctx.layout,
+        nav: ctx.nav,
+    };
+    let form = match overlay {
+        Overlay::None => GenerateForm::default(),
+        Overlay::Generate(form, error) => {
+            page.generate_open = true;
+            page.form_error = error;
+            form
+        }
+        Overlay::ConfirmDelete(confirm) => {
+            page.confirm_delete = Some(confirm);
+            GenerateForm::default()
+        }
+        Overlay::ConfirmRotate(confirm) => {
+            page.confirm_rotate = Some(confirm);
+            GenerateForm::default()
+        }
+        Overlay::Result(issued) => {
+            page.result = Some(issued);
+            GenerateForm::default()
+        }
+    };
+    page.environments = environments
+        .iter()
+        .map(|env| Choice {
+            value: env.id.to_string(),
+            label: env.name.clone(),
+            selected: form.environment == env.id.as_str(),
+        })
+        .collect();
+    page.scope_choices = Scope::ALL
+        .iter()
+        .map(|scope| ScopeChoice {
+            value: scope.as_str(),
+            help: scope_help(*scope),
+            checked: if form.scopes.is_empty() {
+                *scope == Scope::Deploy
+            } else {
+                form.scopes.iter().any(|s| s == scope.as_str())
+            },
+        })
+        .collect();
+    page.expiry_choices = EXPIRY_CHOICES
+        .iter()
+        .map(|(value, label)| Choice {
+            value: value.to_string(),
+            label: label.to_string(),
+            selected: form.expires_in == *value,
+        })
+        .collect();
+    page.name = form.name;
+    Ok(page)
+}
+
+fn respond(page: &TokensPage, status: StatusCode) -> WebResult<Response> {
+    let mut response = super::layout::render(page)?;
+    *response.status_mut() = status;
+    if page.result.is_some() {
+        // The one page that holds a plaintext: never kept by any cache or history.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    web: WebUser,
+    Path(key): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
+    let mut page = build_page(&state, &web, ctx, Overlay::None).await?;
+    page.notice = match query.notice.as_deref() {
+        Some("deleted") => Some("The token was revoked and deleted. Requests that use it now get 401 Unauthorized."),
+        _ => None,
+    };
+    respond(&page, StatusCode::OK)
+}
+
+/// The generate dialog as its own page, for browsers without JavaScript.
+pub async fn new_dialog(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Generate deployment token").await?;
+    require_manage(&web, &ctx)?;
+    let page = build_page(&state, &web, ctx, Overlay::Generate(GenerateForm::default(), None)).await?;
+    respond(&page, StatusCode::OK)
+}
+
+fn require_manage(web: &WebUser, ctx: &ProjectCtx) -> WebResult<()> {
+    web.caller().principal.authorize(Scope::Admin, ctx.org.id, Area::Project(ctx.project.id))?;
+    Ok(())
+}
+
+/// The URL CI should call, for the export block.
+fn public_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = if is_https(headers, state) { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+async fn issue_request(state: &AppState, ctx: &ProjectCtx, form: &GenerateForm) -> Result<IssueRequest, ApiError> {
+    let name = DisplayName::parse("name", &form.name).map_err(invalid)?;
+    let reach = match form.environment.as_str() {
+        "" => Reach::Project(ctx.project.id),
+        key => {
+            let env = crate::api::resolve::environment(state, &ctx.project, key).await?;
+            Reach::Environment(ctx.project.id, env.id)
+        }
+    };
+    let scopes: Scopes = Scopes::parse_each(form.scopes.iter().map(String::as_str)).map_err(invalid)?;
+    let expires_in = Some(form.expires_in.as_str()).filter(|text| !text.is_empty());
+    let expires_at = expiry::resolve_expiry(None, expires_in, state.clock.now()).map_err(invalid)?;
+    Ok(IssueRequest { name, reach, scopes, expires_at })
+}
+
+/// Issues a token and answers with the one-time result view.
+pub async fn generate(
+    State(state): State<AppState>,
+    web: WebUser,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
+    require_manage(&web, &ctx)?;
+    let form = GenerateForm::from_form(&form);
+    let issued = match issue_request(&state, &ctx, &form).await {
+        Ok(request) => tokens::issue(&state, &web.caller(), &ctx.org, request).await,
+        Err(err) => Err(err),
+    };
+    match issued {
+        Ok((record, plain)) => {
+            let issued = one_time(&state, &headers, "Deployment token created", &record, &plain);
+            let page = build_page(&state, &web, ctx, Overlay::Result(issued)).await?;
+            respond(&page, StatusCode::CREATED)
+        }
+        Err(err @ (ApiError::Forbidden(_) | ApiError::Unauthorized | ApiError::Internal | ApiError::Unavailable)) => {
+            Err(err.into())
+        }
+        // Everything the person can fix (or must be told about, such as the
+        // missing salt) goes back into the dialog.
+        Err(err) => {
+            let status = err.status();
+            let page = build_page(&state, &web, ctx, Overlay::Generate(form, Some(err.to_string()))).await?;
+            respond(&page, status)
+        }
+    }
+}
+
+fn one_time(
+    state: &AppState,
+    headers: &HeaderMap,
+    title: &'static str,
+    record: &TokenRecord,
+    plain: &PlainToken,
+) -> Issued {
+    Issued {
+        title,
+        name: record.name.clone(),
+        token: plain.expose_secret().to_string(),
+        url: public_url(state, headers),
+    }
+}
+
+/// A token of this project, by id.
+async fn project_token(state: &AppState, web: &WebUser, ctx: &ProjectCtx, id: &str) -> WebResult<TokenRecord> {
+    let record = tokens::find(state, &web.caller(), &ctx.org, id).await?;
+    if record.reach.project() != Some(ctx.project.id) {
+        return Err(WebError::Api(ApiError::NotFound("token")));
+    }
+    Ok(record)
+}
+
+fn confirm(ctx: &ProjectCtx, record: &TokenRecord, verb: &str) -> Confirm {
+    Confirm {
+        name: record.name.clone(),
+        preview: record.preview.clone(),
+        action: format!("{}/{}/{verb}", ctx.tokens_url(), record.id),
+    }
+}
+
+pub async fn confirm_delete(
+    State(state): State<AppState>,
+    web: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Delete token").await?;
+    require_manage(&web, &ctx)?;
+    let record = project_token(&state, &web, &ctx, &id).await?;
+    let overlay = Overlay::ConfirmDelete(confirm(&ctx, &record, "delete"));
+    respond(&build_page(&state, &web, ctx, overlay).await?, StatusCode::OK)
+}
+
+/// Revokes the token and deletes its record, then back to the table.
+pub async fn delete(
+    State(state): State<AppState>,
+    web: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
+    require_manage(&web, &ctx)?;
+    let record = project_token(&state, &web, &ctx, &id).await?;
+    tokens::revoke(&state, &web.caller(), &record, true).await?;
+    Ok(Redirect::to(&format!("{}?notice=deleted", ctx.tokens_url())).into_response())
+}
+
+pub async fn confirm_rotate(
+    State(state): State<AppState>,
+    web: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Rotate token").await?;
+    require_manage(&web, &ctx)?;
+    let record = project_token(&state, &web, &ctx, &id).await?;
+    let overlay = Overlay::ConfirmRotate(confirm(&ctx, &record, "rotate"));
+    respond(&build_page(&state, &web, ctx, overlay).await?, StatusCode::OK)
+}
+
+/// Issues a new secret for the token (the old one stops at once) and shows it once.
+pub async fn rotate(
+    State(state): State<AppState>,
+    web: WebUser,
+    headers: HeaderMap,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
+    require_manage(&web, &ctx)?;
+    let record = project_token(&state, &web, &ctx, &id).await?;
+    match tokens::rotate(&state, &web.caller(), &record, None).await {
+        Ok((record, plain)) => {
+            let issued = one_time(&state, &headers, "Deployment token rotated", &record, &plain);
+            respond(&build_page(&state, &web, ctx, Overlay::Result(issued)).await?, StatusCode::OK)
+        }
+        Err(err @ (ApiError::SaltUnavailable(_) | ApiError::Conflict(_))) => {
+            let status = err.status();
+            let mut page = build_page(&state, &web, ctx, Overlay::None).await?;
+            page.error = Some(err.to_string());
+            respond(&page, status)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
