@@ -419,6 +419,31 @@ impl BranchRuleStore for SqliteStore {
     }
 }
 
+/// Writes one token row; shared by `insert_token` and the bulk import.
+pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &NewToken) -> Result<(), sqlx::Error> {
+    let (level, project, environment) = reach_columns(token.reach);
+    sqlx::query(
+        "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+         created_by_id, created_by_label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token.id.as_str())
+    .bind(token.org_id.as_str())
+    .bind(&token.name)
+    .bind(level)
+    .bind(project)
+    .bind(environment)
+    .bind(token.scopes.to_list_string())
+    .bind(&token.preview)
+    .bind(&token.digest.as_bytes()[..])
+    .bind(&token.created_by.id)
+    .bind(&token.created_by.label)
+    .bind(to_millis(token.created_at))
+    .bind(token.expires_at.map(to_millis))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
@@ -443,27 +468,7 @@ impl TokenStore for SqliteStore {
                 return Err(StoreError::PlanLimit { plan, limit });
             }
         }
-        let (level, project, environment) = reach_columns(token.reach);
-        sqlx::query(
-            "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-             created_by_id, created_by_label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(token.id.as_str())
-        .bind(token.org_id.as_str())
-        .bind(&token.name)
-        .bind(level)
-        .bind(project)
-        .bind(environment)
-        .bind(token.scopes.to_list_string())
-        .bind(&token.preview)
-        .bind(&token.digest.as_bytes()[..])
-        .bind(&token.created_by.id)
-        .bind(&token.created_by.label)
-        .bind(to_millis(token.created_at))
-        .bind(token.expires_at.map(to_millis))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err("token digest collision"))?;
+        insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
         tx.commit().await.map_err(backend)
     }
 

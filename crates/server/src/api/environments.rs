@@ -13,7 +13,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::extract::ApiJson;
-use super::resolve;
+use super::{require_scope_in_org, resolve};
 use super::views::{BranchRuleView, EnvironmentView};
 use crate::audit;
 use crate::auth::Caller;
@@ -77,10 +77,7 @@ pub async fn list_environments(
     Path(project): Path<String>,
 ) -> ApiResult<axum::Json<Vec<EnvironmentView>>> {
     let project = resolve::project(&state, &caller, &project).await?;
-    let scopes = caller.principal.scopes_in(project.org_id).ok_or(ApiError::NotFound("project"))?;
-    if !scopes.allows(Scope::Read) {
-        return Err(ApiError::Forbidden("this credential lacks the read scope".into()));
-    }
+    require_scope_in_org(&caller, project.org_id, Scope::Read)?;
     let environments = state.store.list_environments(project.id).await?;
     let visible = environments
         .iter()
@@ -161,10 +158,7 @@ pub async fn list_branch_rules(
     Path(project): Path<String>,
 ) -> ApiResult<axum::Json<Vec<BranchRuleView>>> {
     let project = resolve::project(&state, &caller, &project).await?;
-    let scopes = caller.principal.scopes_in(project.org_id).ok_or(ApiError::NotFound("project"))?;
-    if !scopes.allows(Scope::Read) {
-        return Err(ApiError::Forbidden("this credential lacks the read scope".into()));
-    }
+    require_scope_in_org(&caller, project.org_id, Scope::Read)?;
     let rules = state.store.list_branch_rules(project.id).await?;
     Ok(axum::Json(rules.iter().map(BranchRuleView::from).collect()))
 }
