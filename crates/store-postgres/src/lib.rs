@@ -8,8 +8,11 @@
 //! across nodes take row or table locks inside their transactions (see
 //! `insert_token` and `create_first_user`).
 //!
+//! `changes` announces token changes to every node (LISTEN/NOTIFY).
+//!
 //! `testing` (feature `testing`) makes throwaway databases for tests.
 
+mod changes;
 mod import;
 mod queries;
 #[cfg(feature = "testing")]
@@ -17,13 +20,18 @@ pub mod testing;
 
 use std::time::Duration;
 
+pub use changes::TOKEN_CHANGES_CHANNEL;
 use gatepass_store::{StoreError, StoreResult};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 /// Read at connect: the size of each node's connection pool.
 pub const MAX_CONNECTIONS_ENV: &str = "GATEPASS_PG_MAX_CONNECTIONS";
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a query waits for a connection before failing: while the
+/// database is away, requests fail after this instead of queueing forever.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits for the database to answer.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -42,6 +50,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections()?)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A connection that died with the network is found out (and
+            // replaced) before a query is sent on it, so a node recovers by
+            // itself when the database comes back.
+            .test_before_acquire(true)
             .connect(url)
             .await
             .map_err(backend)?;

@@ -5,7 +5,7 @@ use gatepass_core::id::*;
 use gatepass_store::*;
 use gatepass_store_sql::*;
 
-use crate::{backend, PgStore};
+use crate::{backend, PgStore, PING_TIMEOUT};
 
 const EVENT_COLUMNS: &str = "id, org_id, actor_id, actor_label, action, target, client_ip, details, at";
 
@@ -76,19 +76,18 @@ impl SettingStore for PgStore {
 }
 
 #[async_trait]
-impl TokenChangeFeed for PgStore {
-    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
-        // LISTEN/NOTIFY arrives with the multi-node work; until then each
-        // node relies on its own invalidations.
-        Ok(None)
-    }
-}
-
-#[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
-        Ok(())
+        // Without a bound, a database that stopped answering would hold
+        // `/readyz` for the pool's whole acquire timeout, or longer on a
+        // connection whose packets vanish; a load balancer wants its answer.
+        let answer = tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await;
+        match answer {
+            Ok(done) => done.map(drop).map_err(backend),
+            Err(_) => Err(StoreError::Backend(
+                format!("PostgreSQL did not answer within {} s", PING_TIMEOUT.as_secs()).into(),
+            )),
+        }
     }
 
     fn backend(&self) -> &'static str {

@@ -8,7 +8,7 @@ use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
 
-use crate::{backend, map_err, PgStore};
+use crate::{backend, map_err, PgStore, TOKEN_CHANGES_CHANNEL};
 
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
@@ -16,6 +16,13 @@ const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id
 
 /// The condition for "counts against the plan": not revoked, not expired at `$2`.
 const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+/// Wraps a statement that changes tokens so that, in the same statement (and
+/// so at its commit), each changed token is announced on the channel bound
+/// as `$channel_param`. One row comes back per changed token.
+fn notifying(change: &str, channel_param: u8) -> String {
+    format!("WITH changed AS ({change} RETURNING id) SELECT pg_notify(${channel_param}, id) FROM changed")
+}
 
 #[async_trait]
 impl TokenStore for PgStore {
@@ -121,40 +128,47 @@ impl TokenStore for PgStore {
 
     async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool> {
         let keep_previous = rotation.previous_valid_until.is_some();
-        let done = sqlx::query(
+        let changed = sqlx::query(&notifying(
             "UPDATE tokens SET previous_digest = CASE WHEN $1 THEN digest ELSE NULL END, \
              previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5 \
              WHERE id = $6 AND revoked_at IS NULL",
-        )
+            7,
+        ))
         .bind(keep_previous)
         .bind(rotation.previous_valid_until.map(to_millis))
         .bind(&rotation.digest.as_bytes()[..])
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
         .bind(id.as_str())
-        .execute(&self.pool)
+        .bind(TOKEN_CHANGES_CHANNEL)
+        .fetch_all(&self.pool)
         .await
         .map_err(map_err("token digest collision"))?;
-        Ok(done.rows_affected() == 1)
+        Ok(changed.len() == 1)
     }
 
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-            .bind(to_millis(at))
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        // Announced even when it was revoked already: harmless, and a node
+        // that missed the first announcement hears it again.
+        let changed =
+            sqlx::query(&notifying("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2", 3))
+                .bind(to_millis(at))
+                .bind(id.as_str())
+                .bind(TOKEN_CHANGES_CHANNEL)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(changed.len() == 1)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
+        let changed = sqlx::query(&notifying("DELETE FROM tokens WHERE id = $1", 2))
             .bind(id.as_str())
-            .execute(&self.pool)
+            .bind(TOKEN_CHANGES_CHANNEL)
+            .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        Ok(changed.len() == 1)
     }
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
