@@ -105,8 +105,9 @@ pub fn when(at: OffsetDateTime) -> String {
     format!("{}-{:02}-{:02} {:02}:{:02} UTC", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
 }
 
-pub fn when_or(at: Option<OffsetDateTime>, none: &str) -> String {
-    at.map(when).unwrap_or_else(|| none.to_string())
+/// `2026-05-01`, for narrow table cells (the full time goes in a tooltip).
+pub fn day(at: OffsetDateTime) -> String {
+    when(at)[..10].to_string()
 }
 
 pub fn render(template: &impl Template) -> WebResult<Response> {

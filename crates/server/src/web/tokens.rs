@@ -20,11 +20,24 @@ use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
 use super::form::FormData;
-use super::layout::{when, when_or, Layout, ProjectCtx, ProjectNav};
+use super::layout::{day, when, Layout, ProjectCtx, ProjectNav};
 use super::session::{is_https, WebUser};
 use crate::error::{invalid, ApiError};
 use crate::state::AppState;
 use crate::tokens::{self, IssueRequest};
+
+/// A time in a table cell: the day shown, the full time on hover.
+pub struct Stamp {
+    pub day: String,
+    pub full: String,
+}
+
+fn stamp(at: Option<time::OffsetDateTime>) -> Stamp {
+    match at {
+        Some(at) => Stamp { day: day(at), full: when(at) },
+        None => Stamp { day: "Never".into(), full: String::new() },
+    }
+}
 
 pub struct TokenRow {
     pub id: String,
@@ -33,9 +46,9 @@ pub struct TokenRow {
     pub scopes: Vec<&'static str>,
     pub environment: String,
     pub created_by: String,
-    pub created: String,
-    pub last_used: String,
-    pub expires: String,
+    pub created: Stamp,
+    pub last_used: Stamp,
+    pub expires: Stamp,
     pub expired: bool,
 }
 
@@ -163,9 +176,9 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
             scopes: record.scopes.iter().map(Scope::as_str).collect(),
             environment: environment_label(record.reach, &environments),
             created_by: record.created_by.label.clone(),
-            created: when(record.created_at),
-            last_used: when_or(record.last_used_at, "Never"),
-            expires: when_or(record.expires_at, "Never"),
+            created: stamp(Some(record.created_at)),
+            last_used: stamp(record.last_used_at),
+            expires: stamp(record.expires_at),
             expired: record.status(now) == gatepass_store::TokenStatus::Expired,
         })
         .collect();

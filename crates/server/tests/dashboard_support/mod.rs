@@ -1,0 +1,180 @@
+//! A server with demo data for the dashboard tests, and a tiny cookie-keeping
+//! HTTP "browser" that fills forms the way a page would (CSRF token included).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use gatepass_core::id::UserId;
+use gatepass_core::role::Role;
+use gatepass_core::token::{SaltError, TokenSalt};
+use gatepass_server::auth::password;
+use gatepass_server::{bootstrap, DatabaseConfig, RunningServer, ServerConfig};
+use gatepass_store::User;
+use reqwest::header::{HeaderMap, COOKIE, SET_COOKIE};
+use reqwest::StatusCode;
+
+pub const MEMBER_EMAIL: &str = "member@gatepass.local";
+pub const MEMBER_PASSWORD: &str = "member password 1";
+
+pub struct App {
+    pub server: RunningServer,
+    pub admin_password: String,
+    /// The demo project `web`.
+    pub project_id: String,
+    _dir: tempfile::TempDir,
+}
+
+impl App {
+    pub async fn start() -> App {
+        App::start_with_salt(TokenSalt::new(&[7u8; 32])).await
+    }
+
+    pub async fn start_with_salt(salt: Result<TokenSalt, SaltError>) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let config = ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            DatabaseConfig::SqliteDir(dir.path().to_path_buf()),
+            salt,
+        );
+        let server = RunningServer::start(config).await.unwrap();
+        let store = server.state.store.clone();
+        let demo = bootstrap::seed_demo(store.as_ref()).await.unwrap();
+        let project = store.find_projects_by_slug("web").await.unwrap().remove(0);
+        let member = User {
+            id: UserId::generate(),
+            email: MEMBER_EMAIL.into(),
+            password_hash: password::hash_password(MEMBER_PASSWORD).unwrap(),
+            instance_admin: false,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        store.create_user(&member).await.unwrap();
+        store.add_member(project.org_id, member.id, Role::Member, time::OffsetDateTime::now_utc()).await.unwrap();
+        App { server, admin_password: demo.admin_password.unwrap(), project_id: project.id.to_string(), _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn tokens_path(&self) -> String {
+        format!("/projects/{}/settings/tokens", self.project_id)
+    }
+
+    /// `GET /v1/token` with `token`: the API's answer status.
+    pub async fn api_status_with(&self, token: &str) -> StatusCode {
+        reqwest::Client::new().get(format!("{}/v1/token", self.url())).bearer_auth(token).send().await.unwrap().status()
+    }
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> String {
+        attribute_after(&self.body, "name=\"_csrf\" value=\"").expect("the page has a form with a CSRF token")
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The plaintext shown in the one-time result view.
+    pub fn shown_token(&self) -> Option<String> {
+        attribute_after(&self.body, "id=\"token-value\" class=\"mono\" readonly value=\"")
+    }
+}
+
+fn attribute_after(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(prefix)? + prefix.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Keeps cookies like a browser (one jar, no redirects followed).
+pub struct Browser {
+    base: String,
+    http: reqwest::Client,
+    pub cookies: BTreeMap<String, String>,
+    pub set_cookie_lines: Vec<String>,
+}
+
+impl Browser {
+    pub fn new(app: &App) -> Browser {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { base: app.url(), http, cookies: BTreeMap::new(), set_cookie_lines: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, response: reqwest::Response) -> Page {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let line = value.to_str().unwrap().to_string();
+            let (pair, _) = line.split_once(';').unwrap_or((&line, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || line.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+            self.set_cookie_lines.push(line);
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        Page { status, headers, body: response.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base)).header(COOKIE, self.cookie_header());
+        let response = request.send().await.unwrap();
+        self.finish(response).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_with_headers(path, form, &[]).await
+    }
+
+    pub async fn post_with_headers(&mut self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request =
+            self.http.post(format!("{}{path}", self.base)).header(COOKIE, self.cookie_header()).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        self.finish(response).await
+    }
+
+    /// Logs in through the login form.
+    pub async fn login(&mut self, email: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.csrf();
+        let page = self.post("/login", &[("_csrf", &csrf), ("email", email), ("password", password)]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "login failed: {}", page.body);
+        page
+    }
+
+    /// The CSRF token of a signed-in page.
+    pub async fn csrf_for(&mut self, path: &str) -> String {
+        self.get(path).await.csrf()
+    }
+
+    /// Submits the generate form and returns the result page.
+    pub async fn generate(&mut self, app: &App, name: &str, extra: &[(&str, &str)]) -> Page {
+        let path = app.tokens_path();
+        let csrf = self.csrf_for(&path).await;
+        let mut form = vec![("_csrf", csrf.as_str()), ("name", name), ("scopes", "deploy"), ("scopes", "read")];
+        form.extend_from_slice(extra);
+        self.post(&path, &form).await
+    }
+}
