@@ -66,7 +66,10 @@ fn strip_ansi(text: &str) -> String {
 async fn an_acknowledged_token_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let (mut first, url, password) = serve(dir.path()).await;
-    let login = Client::new(&url, None).login("admin@gatepass.local", &password.expect("first start prints the password")).await.unwrap();
+    let login = Client::new(&url, None)
+        .login("admin@gatepass.local", &password.expect("first start prints the password"))
+        .await
+        .unwrap();
     let admin = Client::new(&url, Some(&login.token));
     let request = CreateToken { project: Some("web".into()), ..Default::default() };
     let issued = admin.create_token("demo", &request).await.expect("201 Created");

@@ -13,8 +13,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::extract::ApiJson;
-use super::{require_scope_in_org, resolve};
 use super::views::{BranchRuleView, EnvironmentView};
+use super::{require_scope_in_org, resolve};
 use crate::audit;
 use crate::auth::Caller;
 use crate::error::{invalid, ApiError, ApiResult, Problem};
