@@ -46,7 +46,7 @@ pub async fn issue(
         scopes: request.scopes,
         preview: plain.preview(),
         digest: salt.digest(plain.expose_secret()),
-        created_by: caller.actor.clone(),
+        created_by: caller.actor(),
         created_at: state.clock.now(),
         expires_at: request.expires_at,
     };
@@ -58,7 +58,7 @@ pub async fn issue(
         "scopes": new.scopes.to_list_string(),
         "preview": new.preview,
     });
-    audit::record(state, Some(org.id), &caller.actor, caller.client_ip, "token.created", new.id.as_str(), details)
+    audit::record(state, Some(org.id), &caller.actor(), caller.client_ip, "token.created", new.id.as_str(), details)
         .await;
     let record = state.store.find_token(new.id).await?.ok_or(ApiError::Internal)?;
     Ok((record, plain))
@@ -108,7 +108,7 @@ pub async fn rotate(
     audit::record(
         state,
         Some(record.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "token.rotated",
         record.id.as_str(),
@@ -132,7 +132,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, record: &TokenRecord, del
         audit::record(
             state,
             Some(record.org_id),
-            &caller.actor,
+            &caller.actor(),
             caller.client_ip,
             "token.revoked",
             record.id.as_str(),
@@ -146,7 +146,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, record: &TokenRecord, del
         audit::record(
             state,
             Some(record.org_id),
-            &caller.actor,
+            &caller.actor(),
             caller.client_ip,
             "token.deleted",
             record.id.as_str(),

@@ -104,7 +104,7 @@ pub async fn create_deployment(
         description: body.description.trim().to_string(),
         status: DeploymentStatus::Queued,
         hook_status: if project.deploy_hook.is_some() { HookStatus::Pending } else { HookStatus::None },
-        created_by: caller.actor.clone(),
+        created_by: caller.actor(),
         created_at: state.clock.now(),
     };
     state.store.create_deployment(&deployment).await?;
@@ -122,7 +122,7 @@ pub async fn create_deployment(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "deployment.created",
         deployment.id.as_str(),
@@ -196,7 +196,7 @@ pub async fn archive_deployment(
     audit::record(
         &state,
         Some(deployment.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "deployment.archived",
         deployment.id.as_str(),

@@ -58,7 +58,7 @@ pub async fn create_environment(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "environment.created",
         environment.id.as_str(),
@@ -105,7 +105,7 @@ pub async fn delete_environment(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "environment.deleted",
         environment.id.as_str(),
@@ -139,7 +139,7 @@ pub async fn create_branch_rule(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "branch_rule.created",
         rule.id.as_str(),
@@ -181,7 +181,7 @@ pub async fn delete_branch_rule(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "branch_rule.deleted",
         rule.as_str(),

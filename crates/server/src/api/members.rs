@@ -91,7 +91,7 @@ pub async fn add_member(
     })?;
     state.store.add_member(org.id, user.id, role, state.clock.now()).await?;
     let details = json!({ "email": user.email, "role": role.as_str() });
-    audit::record(&state, Some(org.id), &caller.actor, caller.client_ip, "member.added", user.id.as_str(), details)
+    audit::record(&state, Some(org.id), &caller.actor(), caller.client_ip, "member.added", user.id.as_str(), details)
         .await;
     let member = state.store.list_members(org.id).await?.into_iter().find(|m| m.user_id == user.id);
     let member = member.ok_or(ApiError::Internal)?;
@@ -119,8 +119,16 @@ pub async fn update_member(
     }
     state.store.set_member_role(org.id, user, role).await?;
     let details = json!({ "from": current.role.as_str(), "to": role.as_str() });
-    audit::record(&state, Some(org.id), &caller.actor, caller.client_ip, "member.role_changed", user.as_str(), details)
-        .await;
+    audit::record(
+        &state,
+        Some(org.id),
+        &caller.actor(),
+        caller.client_ip,
+        "member.role_changed",
+        user.as_str(),
+        details,
+    )
+    .await;
     let mut member = current.clone();
     member.role = role;
     Ok(axum::Json((&member).into()))
@@ -145,7 +153,7 @@ pub async fn remove_member(
     }
     state.store.remove_member(org.id, user).await?;
     let details = json!({ "email": current.email });
-    audit::record(&state, Some(org.id), &caller.actor, caller.client_ip, "member.removed", user.as_str(), details)
+    audit::record(&state, Some(org.id), &caller.actor(), caller.client_ip, "member.removed", user.as_str(), details)
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -76,7 +76,8 @@ pub async fn create_org(
     };
     state.store.create_org(&org, user.id).await?;
     let details = json!({ "slug": org.slug, "plan": plan.as_str() });
-    audit::record(&state, Some(org.id), &caller.actor, caller.client_ip, "org.created", org.id.as_str(), details).await;
+    audit::record(&state, Some(org.id), &caller.actor(), caller.client_ip, "org.created", org.id.as_str(), details)
+        .await;
     let usage = usage(&state, &org).await?;
     Ok((StatusCode::CREATED, axum::Json(OrgView::new(&org, Some(gatepass_core::role::Role::Owner), Some(usage)))))
 }
@@ -130,7 +131,7 @@ pub async fn update_org(
         audit::record(
             &state,
             Some(org.id),
-            &caller.actor,
+            &caller.actor(),
             caller.client_ip,
             "org.plan_changed",
             org.id.as_str(),

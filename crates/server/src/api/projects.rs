@@ -80,7 +80,7 @@ pub async fn create_project(
     audit::record(
         &state,
         Some(org.id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "project.created",
         project.id.as_str(),
@@ -160,7 +160,7 @@ pub async fn delete_project(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "project.deleted",
         project.id.as_str(),
@@ -195,7 +195,7 @@ pub async fn set_deploy_hook(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "deploy_hook.set",
         project.id.as_str(),
@@ -220,7 +220,7 @@ pub async fn delete_deploy_hook(
     audit::record(
         &state,
         Some(project.org_id),
-        &caller.actor,
+        &caller.actor(),
         caller.client_ip,
         "deploy_hook.removed",
         project.id.as_str(),

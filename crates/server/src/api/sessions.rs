@@ -158,6 +158,6 @@ pub async fn create_user(
     };
     state.store.create_user(&user).await?;
     let details = json!({ "email": user.email, "instance_admin": user.instance_admin });
-    audit::record(&state, None, &caller.actor, caller.client_ip, "user.created", user.id.as_str(), details).await;
+    audit::record(&state, None, &caller.actor(), caller.client_ip, "user.created", user.id.as_str(), details).await;
     Ok((StatusCode::CREATED, axum::Json((&user).into())))
 }

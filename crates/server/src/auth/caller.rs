@@ -19,12 +19,23 @@ use crate::verify::VerifyError;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
-    pub actor: Actor,
     pub client_ip: IpAddr,
     /// The verified token, when the caller used one.
     pub token: Option<Arc<TokenRecord>>,
     /// The user, when the caller used a login session.
     pub user: Option<User>,
+}
+
+impl Caller {
+    /// Who to name in audit events and `created_by`. Built on demand, so the
+    /// verify path allocates nothing for it.
+    pub fn actor(&self) -> Actor {
+        match (&self.token, &self.user) {
+            (Some(token), _) => Actor::token(token.id, &token.name),
+            (None, Some(user)) => Actor::user(user.id, &user.email),
+            (None, None) => Actor::system(),
+        }
+    }
 }
 
 /// The client's address: the peer, or `X-Forwarded-For` when configured.
@@ -106,7 +117,6 @@ async fn authenticate_token(state: &AppState, credential: &str) -> Result<Caller
                     reach: record.reach,
                     scopes: record.scopes,
                 }),
-                actor: Actor::token(record.id, &record.name),
                 client_ip: IpAddr::from([0, 0, 0, 0]),
                 token: Some(record),
                 user: None,
@@ -143,7 +153,6 @@ async fn authenticate_session(state: &AppState, credential: &str) -> Result<Call
     let (user, grant) = user_for_session(state, credential).await?.ok_or(ApiError::Unauthorized)?;
     Ok(Caller {
         principal: Principal::User(grant),
-        actor: Actor::user(user.id, &user.email),
         client_ip: IpAddr::from([0, 0, 0, 0]),
         token: None,
         user: Some(user),

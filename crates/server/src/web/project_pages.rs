@@ -146,7 +146,7 @@ pub async fn create_environment(
             audit::record(
                 &state,
                 Some(ctx.org.id),
-                &caller.actor,
+                &caller.actor(),
                 caller.client_ip,
                 "environment.created",
                 environment.id.as_str(),
@@ -230,7 +230,7 @@ pub async fn create_branch_rule(
             audit::record(
                 &state,
                 Some(ctx.org.id),
-                &caller.actor,
+                &caller.actor(),
                 caller.client_ip,
                 "branch_rule.created",
                 rule.id.as_str(),

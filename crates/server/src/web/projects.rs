@@ -126,7 +126,7 @@ pub async fn create(State(state): State<AppState>, web: WebUser, form: FormData)
             audit::record(
                 &state,
                 Some(org.id),
-                &caller.actor,
+                &caller.actor(),
                 caller.client_ip,
                 "project.created",
                 project.id.as_str(),

@@ -18,7 +18,7 @@ use gatepass_core::access::{Area, Principal, UserGrant};
 use gatepass_core::id::OrgId;
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scope;
-use gatepass_store::{Actor, User};
+use gatepass_store::User;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -119,7 +119,6 @@ impl WebUser {
     pub fn caller(&self) -> Caller {
         Caller {
             principal: Principal::User(self.grant.clone()),
-            actor: Actor::user(self.user.id, &self.user.email),
             client_ip: self.client_ip,
             token: None,
             user: Some(self.user.clone()),
