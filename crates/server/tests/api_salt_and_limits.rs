@@ -18,8 +18,8 @@ async fn without_a_salt_the_server_serves_but_token_generation_and_verification_
         "token-salt-not-configured",
     );
     assert!(detail.starts_with("ML_DEPLOYMENT_TOKEN_SALT is not set"), "{detail}");
-    let some_token = "gpd_000000000000000000000000000000000000";
-    assert_problem(server.client(some_token).whoami_token().await, 503, "token-salt-not-configured");
+    let some_token = gatepass_core::token::PlainToken::generate(gatepass_core::token::TokenKind::Deploy);
+    assert_problem(server.client(some_token.expose_secret()).whoami_token().await, 503, "token-salt-not-configured");
     let ready: serde_json::Value =
         reqwest::get(format!("{}/readyz", server.url())).await.unwrap().json().await.unwrap();
     assert_eq!(ready["token_salt"], "missing");
