@@ -9,10 +9,18 @@
 //!   LISTEN/NOTIFY) and forget it too;
 //! - and no entry is trusted for longer than [`MAX_ENTRY_AGE`], which bounds
 //!   staleness even when a notification is lost.
+//!
+//! Digests that match no token are remembered for the same time, so a
+//! well-formed but unknown token is rejected without a database read. That is
+//! safe: a token's digest cannot be presented before the token exists, short
+//! of guessing 178 random bits, so no new token is ever hidden by it.
+//!
+//! An entry also keeps the JSON answers rendered from its record (whoami,
+//! introspection), so a hot token's answer is serialized once per entry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use gatepass_core::id::TokenId;
@@ -40,8 +48,37 @@ pub enum VerifyError {
     Store(#[from] StoreError),
 }
 
+/// A verified token record, with the answers rendered from it.
+pub struct VerifiedToken {
+    record: TokenRecord,
+    /// `GET /v1/token`'s body for this record.
+    pub whoami_body: OnceLock<axum::body::Bytes>,
+    /// `POST /v1/introspect`'s body for this record.
+    pub introspection_body: OnceLock<axum::body::Bytes>,
+}
+
+impl VerifiedToken {
+    pub fn new(record: TokenRecord) -> Self {
+        Self { record, whoami_body: OnceLock::new(), introspection_body: OnceLock::new() }
+    }
+}
+
+impl std::ops::Deref for VerifiedToken {
+    type Target = TokenRecord;
+    fn deref(&self) -> &TokenRecord {
+        &self.record
+    }
+}
+
+impl std::fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.record.fmt(f)
+    }
+}
+
 struct Cached {
-    record: Arc<TokenRecord>,
+    /// `None`: no token has this digest.
+    token: Option<Arc<VerifiedToken>>,
     fetched: Instant,
 }
 
@@ -62,13 +99,14 @@ pub struct VerifyCache {
 }
 
 impl VerifyCache {
-    fn get(&self, digest: &TokenDigest) -> Option<Arc<TokenRecord>> {
+    /// `Some(None)` when the digest is known to match no token.
+    fn get(&self, digest: &TokenDigest) -> Option<Option<Arc<VerifiedToken>>> {
         let entries = self.entries.read();
         let cached = entries.by_digest.get(digest)?;
-        (cached.fetched.elapsed() < MAX_ENTRY_AGE).then(|| cached.record.clone())
+        (cached.fetched.elapsed() < MAX_ENTRY_AGE).then(|| cached.token.clone())
     }
 
-    fn insert(&self, digest: TokenDigest, record: Arc<TokenRecord>, generation: u64) {
+    fn insert(&self, digest: TokenDigest, token: Option<Arc<VerifiedToken>>, generation: u64) {
         let mut entries = self.entries.write();
         if self.generation.load(Ordering::Acquire) != generation {
             return;
@@ -76,11 +114,13 @@ impl VerifyCache {
         if entries.by_digest.len() >= MAX_ENTRIES {
             *entries = Entries::default();
         }
-        let digests = entries.digests_of.entry(record.id).or_default();
-        if !digests.contains(&digest) {
-            digests.push(digest);
+        if let Some(token) = &token {
+            let digests = entries.digests_of.entry(token.id).or_default();
+            if !digests.contains(&digest) {
+                digests.push(digest);
+            }
         }
-        entries.by_digest.insert(digest, Cached { record, fetched: Instant::now() });
+        entries.by_digest.insert(digest, Cached { token, fetched: Instant::now() });
     }
 
     /// Drops what is cached for `change`.
@@ -127,21 +167,21 @@ impl TokenVerifier {
     }
 
     /// Checks a presented token; on success records the use (in memory).
-    pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<Arc<TokenRecord>, VerifyError> {
+    pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<Arc<VerifiedToken>, VerifyError> {
         let salt = self.salt()?;
         // A malformed token is rejected before any lookup.
         let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected)?;
         let digest = salt.digest(parsed.as_str());
-        let record = match self.cache.get(&digest) {
-            Some(record) => record,
+        let cached = match self.cache.get(&digest) {
+            Some(cached) => cached,
             None => {
                 let generation = self.cache.generation.load(Ordering::Acquire);
-                let record = self.store.find_token_by_digest(&digest).await?.ok_or(VerifyError::Rejected)?;
-                let record = Arc::new(record);
-                self.cache.insert(digest, record.clone(), generation);
-                record
+                let found = self.store.find_token_by_digest(&digest).await?.map(|r| Arc::new(VerifiedToken::new(r)));
+                self.cache.insert(digest, found.clone(), generation);
+                found
             }
         };
+        let record = cached.ok_or(VerifyError::Rejected)?;
         if !record.accepts(&digest, now) {
             return Err(VerifyError::Rejected);
         }
@@ -170,8 +210,8 @@ mod tests {
     use gatepass_core::scope::Scopes;
     use gatepass_store::Actor;
 
-    fn record(digest: TokenDigest) -> Arc<TokenRecord> {
-        Arc::new(TokenRecord {
+    fn record(digest: TokenDigest) -> Arc<VerifiedToken> {
+        Arc::new(VerifiedToken::new(TokenRecord {
             id: TokenId::generate(),
             org_id: OrgId::generate(),
             name: "t".into(),
@@ -187,7 +227,7 @@ mod tests {
             last_used_at: None,
             expires_at: None,
             revoked_at: None,
-        })
+        }))
     }
 
     #[test]
@@ -195,10 +235,13 @@ mod tests {
         let cache = VerifyCache::default();
         let (current, previous) = (TokenDigest::from_bytes([1; 32]), TokenDigest::from_bytes([2; 32]));
         let token = record(current);
-        cache.insert(current, token.clone(), 0);
-        cache.insert(previous, token.clone(), 0);
+        cache.insert(current, Some(token.clone()), 0);
+        cache.insert(previous, Some(token.clone()), 0);
         let other = record(TokenDigest::from_bytes([3; 32]));
-        cache.insert(other.digest, other.clone(), 0);
+        cache.insert(other.digest, Some(other.clone()), 0);
+        let unknown = TokenDigest::from_bytes([4; 32]);
+        cache.insert(unknown, None, 0);
+        assert!(matches!(cache.get(&unknown), Some(None)), "an unknown digest is remembered as such");
         cache.forget(TokenChange::Token(token.id));
         assert!(cache.get(&current).is_none() && cache.get(&previous).is_none());
         assert!(cache.get(&other.digest).is_some());
@@ -214,7 +257,7 @@ mod tests {
         // The token is revoked while the database read is in flight…
         cache.forget(TokenChange::All);
         // …so the (now stale) record it returns must not be cached.
-        cache.insert(digest, record(digest), started_at);
+        cache.insert(digest, Some(record(digest)), started_at);
         assert!(cache.get(&digest).is_none());
     }
 }

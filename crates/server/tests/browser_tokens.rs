@@ -116,6 +116,20 @@ async fn field(client: &Client, scope: &str, label: &str) -> anyhow::Result<Elem
     find(client, &xpath).await
 }
 
+/// Clicks Close on the result dialog and waits until the page behind it has
+/// replaced the result page (the table is on both, so finding a row too early
+/// would hold an element of the old page).
+async fn close_result(client: &Client) -> anyhow::Result<()> {
+    click_button(client, OPEN_DIALOG, "Close").await?;
+    for _ in 0..100 {
+        if client.find_all(Locator::Css("dialog[open]")).await?.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the result dialog did not close")
+}
+
 async fn click_button(client: &Client, scope: &str, text: &str) -> anyhow::Result<()> {
     let xpath = format!("{scope}//button[normalize-space()={}]", xpath_literal(text));
     find(client, &xpath).await?.click().await?;
@@ -214,7 +228,7 @@ async fn walk_with_javascript(client: &Client, app: &App) -> anyhow::Result<()> 
     ensure!(app.api_status_with(&token).await == StatusCode::OK, "the new token does not work");
 
     // 7. Close: the table shows the row with only the masked preview.
-    click_button(client, OPEN_DIALOG, "Close").await?;
+    close_result(client).await?;
     let row = find(client, &row_xpath("CI Deploy")).await?;
     let row_text = row.text().await?;
     ensure!(row_text.contains(&masked(&token)), "row {row_text:?} lacks the preview");
@@ -238,7 +252,7 @@ async fn walk_with_javascript(client: &Client, app: &App) -> anyhow::Result<()> 
     ensure!(rotated != token);
     ensure!(app.api_status_with(&rotated).await == StatusCode::OK);
     ensure!(app.api_status_with(&token).await == StatusCode::UNAUTHORIZED, "the old secret still works");
-    click_button(client, OPEN_DIALOG, "Close").await?;
+    close_result(client).await?;
     let row_text = find(client, &row_xpath("CI Deploy")).await?.text().await?;
     ensure!(row_text.contains(&masked(&rotated)), "row {row_text:?} lacks the new preview");
 
@@ -261,7 +275,7 @@ async fn walk_without_javascript(client: &Client, app: &App) -> anyhow::Result<(
     find(client, "//dialog[@open]//h2[normalize-space()='Deployment token created']").await?;
     let token = shown_token(client).await?;
     ensure!(app.api_status_with(&token).await == StatusCode::OK);
-    click_button(client, OPEN_DIALOG, "Close").await?;
+    close_result(client).await?;
     find(client, &row_xpath("No JS")).await?;
     ensure!(!client.source().await?.contains(&token));
     find(client, &format!("{}//a[@aria-label='Delete token']", row_xpath("No JS"))).await?.click().await?;

@@ -3,6 +3,7 @@
 //! the caller's own orgs are ever reported active.
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use gatepass_core::scope::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -59,7 +60,7 @@ pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<IntrospectRequest>,
-) -> ApiResult<axum::Json<IntrospectResponse>> {
+) -> ApiResult<axum::response::Response> {
     let admin_somewhere = match &caller.principal {
         gatepass_core::access::Principal::Token(token) => {
             token.reach == gatepass_core::reach::Reach::Org && token.scopes.allows(Scope::Admin)
@@ -76,7 +77,7 @@ pub async fn introspect(
         // An inactive answer counts as a failed attempt: introspection must
         // not become a way around the failed-auth limit.
         state.limiter.record_failure(caller.client_ip, now);
-        Ok(axum::Json(IntrospectResponse::default()))
+        Ok(axum::Json(IntrospectResponse::default()).into_response())
     };
     let record = match state.verifier.verify(&body.token, now).await {
         Ok(record) => record,
@@ -87,17 +88,21 @@ pub async fn introspect(
     if caller.principal.authorize(Scope::Admin, record.org_id, gatepass_core::access::Area::Org).is_err() {
         return inactive();
     }
-    Ok(axum::Json(IntrospectResponse {
-        active: true,
-        token_id: Some(record.id.to_string()),
-        name: Some(record.name.clone()),
-        org: Some(record.org_id.to_string()),
-        level: Some(record.reach.level().as_str().into()),
-        project: record.reach.project().map(|p| p.to_string()),
-        environment: record.reach.environment().map(|e| e.to_string()),
-        scope: Some(record.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-        exp: record.expires_at.map(|at| at.unix_timestamp()),
-        iat: Some(record.created_at.unix_timestamp()),
-        token_type: Some("gatepass_deployment_token"),
-    }))
+    let body = record.introspection_body.get_or_init(|| {
+        let answer = IntrospectResponse {
+            active: true,
+            token_id: Some(record.id.to_string()),
+            name: Some(record.name.clone()),
+            org: Some(record.org_id.to_string()),
+            level: Some(record.reach.level().as_str().into()),
+            project: record.reach.project().map(|p| p.to_string()),
+            environment: record.reach.environment().map(|e| e.to_string()),
+            scope: Some(record.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+            exp: record.expires_at.map(|at| at.unix_timestamp()),
+            iat: Some(record.created_at.unix_timestamp()),
+            token_type: Some("gatepass_deployment_token"),
+        };
+        serde_json::to_vec(&answer).expect("JSON").into()
+    });
+    Ok(super::json_body(body.clone()))
 }

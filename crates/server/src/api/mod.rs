@@ -79,6 +79,12 @@ impl Modify for BearerAuth {
     }
 }
 
+/// A JSON answer from bytes rendered earlier.
+pub fn json_body(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
     axum::Json(ApiDoc::openapi())
 }

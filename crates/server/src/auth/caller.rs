@@ -7,13 +7,13 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use gatepass_core::access::{Principal, TokenGrant, UserGrant};
-use gatepass_store::{Actor, StoreError, TokenRecord, User};
+use gatepass_store::{Actor, StoreError, User};
 
 use super::session;
 use crate::error::ApiError;
 use crate::metrics::bump;
 use crate::state::AppState;
-use crate::verify::VerifyError;
+use crate::verify::{VerifiedToken, VerifyError};
 
 /// An authenticated request's principal, with what handlers need to audit it.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct Caller {
     pub principal: Principal,
     pub client_ip: IpAddr,
     /// The verified token, when the caller used one.
-    pub token: Option<Arc<TokenRecord>>,
+    pub token: Option<Arc<VerifiedToken>>,
     /// The user, when the caller used a login session.
     pub user: Option<User>,
 }
