@@ -93,8 +93,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let problem = self.problem();
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        // The 401 is the answer to every bad credential: rendered once.
+        static UNAUTHORIZED: std::sync::LazyLock<axum::body::Bytes> = std::sync::LazyLock::new(|| {
+            serde_json::to_vec(&ApiError::Unauthorized.problem()).unwrap_or_default().into()
+        });
+        let body = match self {
+            ApiError::Unauthorized => UNAUTHORIZED.clone(),
+            _ => serde_json::to_vec(&self.problem()).unwrap_or_default().into(),
+        };
         let mut response = (self.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
