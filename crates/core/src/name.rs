@@ -18,6 +18,8 @@ pub enum NameError {
     ControlCharacters { field: &'static str },
     #[error("{field} {value:?} may contain only lowercase letters, digits and dashes, and must start with a letter or digit")]
     BadSlug { field: &'static str, value: String },
+    #[error("environment name {0:?} must not start with env_ or contain a slash")]
+    BadEnvironmentName(String),
     #[error("{0:?} is not an email address")]
     BadEmail(String),
 }
@@ -111,6 +113,30 @@ impl fmt::Display for Slug {
     }
 }
 
+/// An environment's name (`production`, `Staging EU`): what deploy requests
+/// and tokens name it by. Up to 63 printable characters, never an id lookalike.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct EnvironmentName(String);
+
+impl EnvironmentName {
+    pub fn parse(text: &str) -> Result<Self, NameError> {
+        const FIELD: &str = "environment name";
+        let name = DisplayName::parse(FIELD, text)?.into_string();
+        if name.chars().count() > MAX_SLUG_LEN {
+            return Err(NameError::TooLong { field: FIELD, max: MAX_SLUG_LEN });
+        }
+        if name.starts_with("env_") || name.contains('/') {
+            return Err(NameError::BadEnvironmentName(name.chars().take(64).collect()));
+        }
+        Ok(Self(name))
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// An email address, lowercased. Deliberately lenient: one `@`, text on both sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -172,6 +198,15 @@ mod tests {
     fn slugs_derive_from_names() {
         assert_eq!(Slug::derive_from("My Web App!").unwrap().as_str(), "my-web-app");
         assert!(Slug::derive_from("!!!").is_none());
+    }
+
+    #[test]
+    fn environment_names_are_free_text_but_never_ids_or_paths() {
+        assert!(EnvironmentName::parse("Staging EU").is_ok());
+        assert!(EnvironmentName::parse("production").is_ok());
+        assert!(EnvironmentName::parse("env_abc").is_err());
+        assert!(EnvironmentName::parse("a/b").is_err());
+        assert!(EnvironmentName::parse(&"x".repeat(64)).is_err());
     }
 
     #[test]

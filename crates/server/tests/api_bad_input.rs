@@ -146,7 +146,7 @@ async fn bad_deployments_and_objects_are_explained() {
     assert_problem(fx.admin.create_org("Bad", "bad", "platinum").await, 422, "invalid-value");
     assert_problem(fx.admin.create_project(&fx.org.id, "Web", "web").await, 409, "conflict");
     assert_problem(fx.admin.create_environment("web", "production").await, 409, "conflict");
-    assert_problem(fx.admin.create_environment("web", "Prod Env").await, 422, "invalid-value");
+    assert_problem(fx.admin.create_environment("web", "env_lookalike").await, 422, "invalid-value");
     assert_problem(fx.admin.create_branch_rule("web", "release/[").await, 422, "invalid-value");
     assert_problem(fx.admin.set_deploy_hook("web", "ftp://example.test/hook").await, 422, "invalid-value");
     assert_problem(fx.admin.add_member(&fx.org.id, "nobody@example.test", "member").await, 422, "invalid-value");

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use gatepass_core::access::Area;
 use gatepass_core::branch_rule::RefPattern;
 use gatepass_core::id::{BranchRuleId, EnvironmentId};
-use gatepass_core::name::Slug;
+use gatepass_core::name::EnvironmentName;
 use gatepass_core::scope::Scope;
 use gatepass_store::{BranchRule, Environment};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnvironmentRequest {
-    /// e.g. `production`: lowercase letters, digits and dashes.
+    /// e.g. `production` or `Staging EU`: up to 63 characters, no `/`, not starting with `env_`.
     pub name: String,
 }
 
@@ -46,7 +46,7 @@ pub async fn create_environment(
 ) -> ApiResult<(StatusCode, axum::Json<EnvironmentView>)> {
     let project = resolve::project(&state, &caller, &project).await?;
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
-    let name = Slug::parse("environment name", &body.name).map_err(invalid)?;
+    let name = EnvironmentName::parse(&body.name).map_err(invalid)?;
     let environment = Environment {
         id: EnvironmentId::generate(),
         project_id: project.id,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use gatepass_core::access::Area;
 use gatepass_core::branch_rule::RefPattern;
 use gatepass_core::id::{BranchRuleId, EnvironmentId};
-use gatepass_core::name::Slug;
+use gatepass_core::name::EnvironmentName;
 use gatepass_core::scope::Scope;
 use gatepass_store::{BranchRule, Environment};
 use serde_json::json;
@@ -128,7 +128,7 @@ pub async fn create_environment(
     let ctx = ProjectCtx::load(&state, &web, &key, "environments", "Environments").await?;
     let caller = web.caller();
     caller.principal.authorize(Scope::Admin, ctx.org.id, Area::Project(ctx.project.id))?;
-    let created = match Slug::parse("environment name", form.get("name")) {
+    let created = match EnvironmentName::parse(form.get("name")) {
         Ok(name) => {
             let environment = Environment {
                 id: EnvironmentId::generate(),
