@@ -1,0 +1,230 @@
+//! Organizations, users, memberships and sessions.
+
+use async_trait::async_trait;
+use gatepass_core::id::*;
+use gatepass_core::plan::Plan;
+use gatepass_core::role::Role;
+use gatepass_store::*;
+use gatepass_store_sql::*;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::{backend, map_err, SqliteStore};
+
+#[async_trait]
+impl OrgStore for SqliteStore {
+    async fn create_org(&self, org: &Org, owner: UserId) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        sqlx::query("INSERT INTO orgs (id, name, slug, plan, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(org.id.as_str())
+            .bind(&org.name)
+            .bind(&org.slug)
+            .bind(org.plan.as_str())
+            .bind(to_millis(org.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err("an organization with this slug exists already"))?;
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)")
+            .bind(org.id.as_str())
+            .bind(owner.as_str())
+            .bind(to_millis(org.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn find_org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+        let row: Option<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
+        let row: Option<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE slug = ?"))
+            .bind(slug)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let rows: Vec<OrgRow> = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs ORDER BY slug"))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn set_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE orgs SET plan = ? WHERE id = ?")
+            .bind(plan.as_str())
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, instance_admin, created_at";
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, email, password_hash, instance_admin, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(user.id.as_str())
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.instance_admin)
+            .bind(to_millis(user.created_at))
+            .execute(&self.writer)
+            .await
+            .map_err(map_err("a user with this email exists already"))?;
+        Ok(())
+    }
+
+    async fn create_first_user(&self, user: &User) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO users (id, email, password_hash, instance_admin, created_at) \
+             SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)",
+        )
+        .bind(user.id.as_str())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.instance_admin)
+        .bind(to_millis(user.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"))
+            .bind(email)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.reader).await.map_err(backend)?;
+        Ok(count as u64)
+    }
+}
+
+#[async_trait]
+impl MemberStore for SqliteStore {
+    async fn add_member(&self, org: OrgId, user: UserId, role: Role, at: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("INSERT INTO memberships (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)")
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .bind(role.as_str())
+            .bind(to_millis(at))
+            .execute(&self.writer)
+            .await
+            .map_err(map_err("this user is a member already"))?;
+        Ok(())
+    }
+
+    async fn set_member_role(&self, org: OrgId, user: UserId, role: Role) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?")
+            .bind(role.as_str())
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_member(&self, org: OrgId, user: UserId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM memberships WHERE org_id = ? AND user_id = ?")
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_members(&self, org: OrgId) -> StoreResult<Vec<Member>> {
+        let rows: Vec<MemberRow> = sqlx::query_as(
+            "SELECT m.org_id, m.user_id, u.email, m.role, m.created_at FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.email",
+        )
+        .bind(org.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn memberships(&self, user: UserId) -> StoreResult<Vec<(Org, Role)>> {
+        let rows: Vec<OrgWithRoleRow> = sqlx::query_as(&format!(
+            "SELECT {ORG_COLUMNS}, m.role FROM memberships m JOIN orgs ON orgs.id = m.org_id \
+             WHERE m.user_id = ? ORDER BY orgs.slug"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, credential_digest, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(session.id.as_str())
+        .bind(session.user_id.as_str())
+        .bind(&session.credential_digest[..])
+        .bind(to_millis(session.created_at))
+        .bind(to_millis(session.expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, digest: &[u8; 32], now: OffsetDateTime) -> StoreResult<Option<Session>> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "SELECT id, user_id, credential_digest, created_at, expires_at FROM sessions \
+             WHERE credential_digest = ? AND expires_at > ?",
+        )
+        .bind(&digest[..])
+        .bind(to_millis(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn delete_session(&self, digest: &[u8; 32]) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE credential_digest = ?")
+            .bind(&digest[..])
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}

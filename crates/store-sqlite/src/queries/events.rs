@@ -1,0 +1,155 @@
+//! Deployments, audit events, settings, and the backend as a whole.
+
+use async_trait::async_trait;
+use gatepass_core::id::*;
+use gatepass_store::*;
+use gatepass_store_sql::*;
+
+use super::*;
+use crate::{backend, SqliteStore};
+
+#[async_trait]
+impl DeploymentStore for SqliteStore {
+    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(deployment.id.as_str())
+        .bind(deployment.org_id.as_str())
+        .bind(deployment.project_id.as_str())
+        .bind(deployment.environment_id.as_str())
+        .bind(&deployment.git_ref)
+        .bind(&deployment.commit_sha)
+        .bind(&deployment.description)
+        .bind(deployment.status.as_str())
+        .bind(deployment.hook_status.as_str())
+        .bind(&deployment.created_by.id)
+        .bind(&deployment.created_by.label)
+        .bind(to_millis(deployment.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
+        let row: Option<DeploymentRow> =
+            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?"))
+                .bind(id.as_str())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>> {
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE project_id = ? ORDER BY created_at DESC, id LIMIT ?"
+        ))
+        .bind(project.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE deployments SET hook_status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, org_id, actor_id, actor_label, action, target, client_ip, details, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.id.as_str())
+        .bind(event.org_id.map(|o| o.to_string()))
+        .bind(&event.actor.id)
+        .bind(&event.actor.label)
+        .bind(&event.action)
+        .bind(&event.target)
+        .bind(&event.client_ip)
+        .bind(event.details.to_string())
+        .bind(to_millis(event.at))
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows: Vec<AuditEventRow> = sqlx::query_as(
+            "SELECT id, org_id, actor_id, actor_label, action, target, client_ip, details, at FROM audit_events \
+             WHERE org_id IS ? ORDER BY at DESC, id LIMIT ?",
+        )
+        .bind(org.map(|o| o.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+}
+
+#[async_trait]
+impl SettingStore for SqliteStore {
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TokenChangeFeed for SqliteStore {
+    /// One process owns an SQLite file, so there are no other nodes to hear from.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(backend)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,169 @@
+//! Deployment tokens.
+
+use async_trait::async_trait;
+use gatepass_core::id::*;
+use gatepass_core::plan::Plan;
+use gatepass_core::token::TokenDigest;
+use gatepass_store::*;
+use gatepass_store_sql::*;
+use time::OffsetDateTime;
+
+use super::*;
+use crate::{backend, map_err, SqliteStore};
+
+/// Writes one token row; shared by `insert_token` and the bulk import.
+pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &NewToken) -> Result<(), sqlx::Error> {
+    let (level, project, environment) = reach_columns(token.reach);
+    sqlx::query(
+        "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+         created_by_id, created_by_label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token.id.as_str())
+    .bind(token.org_id.as_str())
+    .bind(&token.name)
+    .bind(level)
+    .bind(project)
+    .bind(environment)
+    .bind(token.scopes.to_list_string())
+    .bind(&token.preview)
+    .bind(&token.digest.as_bytes()[..])
+    .bind(&token.created_by.id)
+    .bind(&token.created_by.label)
+    .bind(to_millis(token.created_at))
+    .bind(token.expires_at.map(to_millis))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, token: &NewToken) -> StoreResult<()> {
+        // The single writer connection makes this transaction exclusive among
+        // gatepass writers; busy_timeout covers other processes.
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let plan: Option<String> = sqlx::query_scalar("SELECT plan FROM orgs WHERE id = ?")
+            .bind(token.org_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let plan = plan.and_then(|p| Plan::parse(&p)).ok_or(StoreError::Missing("organization"))?;
+        if let Some(limit) = plan.active_token_limit() {
+            let active: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = ? AND {ACTIVE_AT}"))
+                    .bind(token.org_id.as_str())
+                    .bind(to_millis(token.created_at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if active >= i64::from(limit) {
+                return Err(StoreError::PlanLimit { plan, limit });
+            }
+        }
+        insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn find_token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>> {
+        let bytes = &digest.as_bytes()[..];
+        let row: Option<TokenRow> =
+            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = ? OR previous_digest = ?"))
+                .bind(bytes)
+                .bind(bytes)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn find_token(&self, id: TokenId) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<TokenRow> = sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        convert_one(row)
+    }
+
+    async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = ? \
+             AND (? IS NULL OR project_id = ?) AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, id"
+        ))
+        .bind(org.as_str())
+        .bind(filter.project.map(|p| p.to_string()))
+        .bind(filter.project.map(|p| p.to_string()))
+        .bind(filter.include_revoked)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = ? AND {ACTIVE_AT}"))
+            .bind(org.as_str())
+            .bind(to_millis(now))
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend)?;
+        Ok(count as u64)
+    }
+
+    async fn count_tokens(&self) -> StoreResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM tokens").fetch_one(&self.reader).await.map_err(backend)?;
+        Ok(count as u64)
+    }
+
+    async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool> {
+        let keep_previous = rotation.previous_valid_until.is_some();
+        let done = sqlx::query(
+            "UPDATE tokens SET previous_digest = CASE WHEN ? THEN digest ELSE NULL END, \
+             previous_valid_until = ?, digest = ?, preview = ?, rotated_at = ? \
+             WHERE id = ? AND revoked_at IS NULL",
+        )
+        .bind(keep_previous)
+        .bind(rotation.previous_valid_until.map(to_millis))
+        .bind(&rotation.digest.as_bytes()[..])
+        .bind(&rotation.preview)
+        .bind(to_millis(rotation.at))
+        .bind(id.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err("token digest collision"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+            .bind(to_millis(at))
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tokens WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        for (id, at) in uses {
+            sqlx::query("UPDATE tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
+                .bind(to_millis(*at))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+}
