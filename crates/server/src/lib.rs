@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod labels;
 pub mod last_used;
 pub mod metrics;
+pub mod project_setup;
 pub mod rate_limit;
 pub mod server;
 pub mod state;

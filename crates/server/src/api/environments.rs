@@ -3,11 +3,8 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gatepass_core::access::Area;
-use gatepass_core::branch_rule::RefPattern;
-use gatepass_core::id::{BranchRuleId, EnvironmentId};
-use gatepass_core::name::EnvironmentName;
+use gatepass_core::id::BranchRuleId;
 use gatepass_core::scope::Scope;
-use gatepass_store::{BranchRule, Environment};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -17,7 +14,8 @@ use super::views::{BranchRuleView, EnvironmentView};
 use super::{require_scope_in_org, resolve};
 use crate::audit;
 use crate::auth::Caller;
-use crate::error::{invalid, ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::project_setup;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,26 +43,7 @@ pub async fn create_environment(
     ApiJson(body): ApiJson<CreateEnvironmentRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<EnvironmentView>)> {
     let project = resolve::project(&state, &caller, &project).await?;
-    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
-    let name = EnvironmentName::parse(&body.name).map_err(invalid)?;
-    let environment = Environment {
-        id: EnvironmentId::generate(),
-        project_id: project.id,
-        name: name.into_string(),
-        created_at: state.clock.now(),
-    };
-    state.store.create_environment(&environment).await?;
-    let details = json!({ "project": project.id, "name": environment.name });
-    audit::record(
-        &state,
-        Some(project.org_id),
-        &caller.actor(),
-        caller.client_ip,
-        "environment.created",
-        environment.id.as_str(),
-        details,
-    )
-    .await;
+    let environment = project_setup::create_environment(&state, &caller, &project, &body.name).await?;
     Ok((StatusCode::CREATED, axum::Json((&environment).into())))
 }
 
@@ -126,26 +105,7 @@ pub async fn create_branch_rule(
     ApiJson(body): ApiJson<CreateBranchRuleRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<BranchRuleView>)> {
     let project = resolve::project(&state, &caller, &project).await?;
-    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
-    let pattern = RefPattern::parse(&body.pattern).map_err(invalid)?;
-    let rule = BranchRule {
-        id: BranchRuleId::generate(),
-        project_id: project.id,
-        pattern: pattern.as_str().to_string(),
-        created_at: state.clock.now(),
-    };
-    state.store.add_branch_rule(&rule).await?;
-    let details = json!({ "project": project.id, "pattern": rule.pattern });
-    audit::record(
-        &state,
-        Some(project.org_id),
-        &caller.actor(),
-        caller.client_ip,
-        "branch_rule.created",
-        rule.id.as_str(),
-        details,
-    )
-    .await;
+    let rule = project_setup::add_branch_rule(&state, &caller, &project, &body.pattern).await?;
     Ok((StatusCode::CREATED, axum::Json((&rule).into())))
 }
 

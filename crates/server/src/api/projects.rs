@@ -4,10 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gatepass_core::access::Area;
-use gatepass_core::id::ProjectId;
-use gatepass_core::name::{DisplayName, Slug};
+use gatepass_core::name::DisplayName;
 use gatepass_core::scope::Scope;
-use gatepass_store::{DeployHook, Project};
+use gatepass_store::DeployHook;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -19,6 +18,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::error::{invalid, ApiError, ApiResult, Problem};
 use crate::hooks;
+use crate::project_setup;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,33 +60,7 @@ pub async fn create_project(
     ApiJson(body): ApiJson<CreateProjectRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ProjectView>)> {
     let org = resolve::org(&state, &caller, &org).await?;
-    caller.principal.authorize(Scope::Admin, org.id, Area::Org)?;
-    let name = DisplayName::parse("name", &body.name).map_err(invalid)?;
-    let slug = match &body.slug {
-        Some(slug) => Slug::parse("slug", slug).map_err(invalid)?,
-        None => Slug::derive_from(name.as_str())
-            .ok_or_else(|| ApiError::Invalid("cannot derive a slug from this name; give \"slug\"".into()))?,
-    };
-    let project = Project {
-        id: ProjectId::generate(),
-        org_id: org.id,
-        name: name.into_string(),
-        slug: slug.into_string(),
-        deploy_hook: None,
-        created_at: state.clock.now(),
-    };
-    state.store.create_project(&project).await?;
-    let details = json!({ "slug": project.slug });
-    audit::record(
-        &state,
-        Some(org.id),
-        &caller.actor(),
-        caller.client_ip,
-        "project.created",
-        project.id.as_str(),
-        details,
-    )
-    .await;
+    let project = project_setup::create_project(&state, &caller, &org, &body.name, body.slug.as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json((&project).into())))
 }
 

@@ -6,20 +6,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use gatepass_core::access::Area;
-use gatepass_core::branch_rule::RefPattern;
-use gatepass_core::id::{BranchRuleId, EnvironmentId};
-use gatepass_core::name::EnvironmentName;
-use gatepass_core::scope::Scope;
-use gatepass_store::{BranchRule, Environment};
-use serde_json::json;
 
 use super::error::WebResult;
 use super::form::FormData;
 use super::layout::{render, when, Layout, ProjectCtx, ProjectNav};
 use super::session::WebUser;
-use crate::audit;
 use crate::error::ApiError;
+use crate::project_setup;
 use crate::state::AppState;
 
 /// A row of one of the simple tables: its cells in column order.
@@ -126,35 +119,9 @@ pub async fn create_environment(
     form: FormData,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "environments", "Environments").await?;
-    let caller = web.caller();
-    caller.principal.authorize(Scope::Admin, ctx.org.id, Area::Project(ctx.project.id))?;
-    let created = match EnvironmentName::parse(form.get("name")) {
-        Ok(name) => {
-            let environment = Environment {
-                id: EnvironmentId::generate(),
-                project_id: ctx.project.id,
-                name: name.into_string(),
-                created_at: state.clock.now(),
-            };
-            state.store.create_environment(&environment).await.map(|_| environment).map_err(ApiError::from)
-        }
-        Err(err) => Err(ApiError::Invalid(err.to_string())),
-    };
+    let created = project_setup::create_environment(&state, &web.caller(), &ctx.project, form.get("name")).await;
     match created {
-        Ok(environment) => {
-            let details = json!({ "project": ctx.project.id, "name": environment.name });
-            audit::record(
-                &state,
-                Some(ctx.org.id),
-                &caller.actor(),
-                caller.client_ip,
-                "environment.created",
-                environment.id.as_str(),
-                details,
-            )
-            .await;
-            Ok(Redirect::to(&format!("/projects/{}/environments", ctx.project.id)).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/environments", ctx.project.id)).into_response()),
         Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             environments_page(&state, &web, &key, form.get("name").to_string(), Some(err.to_string())).await
         }
@@ -210,35 +177,9 @@ pub async fn create_branch_rule(
     form: FormData,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "branch-rules", "Branch Tracking Rules").await?;
-    let caller = web.caller();
-    caller.principal.authorize(Scope::Admin, ctx.org.id, Area::Project(ctx.project.id))?;
-    let created = match RefPattern::parse(form.get("pattern")) {
-        Ok(pattern) => {
-            let rule = BranchRule {
-                id: BranchRuleId::generate(),
-                project_id: ctx.project.id,
-                pattern: pattern.as_str().to_string(),
-                created_at: state.clock.now(),
-            };
-            state.store.add_branch_rule(&rule).await.map(|_| rule).map_err(ApiError::from)
-        }
-        Err(err) => Err(ApiError::Invalid(err.to_string())),
-    };
+    let created = project_setup::add_branch_rule(&state, &web.caller(), &ctx.project, form.get("pattern")).await;
     match created {
-        Ok(rule) => {
-            let details = json!({ "project": ctx.project.id, "pattern": rule.pattern });
-            audit::record(
-                &state,
-                Some(ctx.org.id),
-                &caller.actor(),
-                caller.client_ip,
-                "branch_rule.created",
-                rule.id.as_str(),
-                details,
-            )
-            .await;
-            Ok(Redirect::to(&format!("/projects/{}/branch-rules", ctx.project.id)).into_response())
-        }
+        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/branch-rules", ctx.project.id)).into_response()),
         Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             rules_page(&state, &web, &key, form.get("pattern").to_string(), Some(err.to_string())).await
         }

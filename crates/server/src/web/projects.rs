@@ -6,18 +6,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use gatepass_core::access::Area;
-use gatepass_core::id::ProjectId;
-use gatepass_core::name::{DisplayName, Slug};
-use gatepass_store::{Org, Project};
+use gatepass_store::Org;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::error::WebResult;
 use super::form::FormData;
 use super::layout::{render, when, Layout, ProjectCtx, ProjectNav};
 use super::session::WebUser;
-use crate::audit;
 use crate::error::ApiError;
+use crate::project_setup;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -96,51 +93,17 @@ pub async fn list(State(state): State<AppState>, web: WebUser, Query(query): Que
 pub async fn create(State(state): State<AppState>, web: WebUser, form: FormData) -> WebResult<Response> {
     let org = current_org(&state, &web, Some(form.get("org"))).await?;
     let org = org.filter(|org| org.slug == form.get("org")).ok_or(ApiError::NotFound("organization"))?;
-    let caller = web.caller();
-    caller.principal.authorize(gatepass_core::scope::Scope::Admin, org.id, Area::Org)?;
     let name_text = form.get("name").to_string();
-    let checked = DisplayName::parse("name", &name_text).map_err(|err| err.to_string()).and_then(|name| {
-        let slug = match form.get("slug") {
-            "" => Slug::derive_from(name.as_str()).ok_or_else(|| "cannot derive a slug from this name".to_string()),
-            slug => Slug::parse("slug", slug).map_err(|err| err.to_string()),
-        }?;
-        Ok((name, slug))
-    });
-    let result = match checked {
-        Ok((name, slug)) => {
-            let project = Project {
-                id: ProjectId::generate(),
-                org_id: org.id,
-                name: name.into_string(),
-                slug: slug.into_string(),
-                deploy_hook: None,
-                created_at: state.clock.now(),
-            };
-            state.store.create_project(&project).await.map(|_| project).map_err(|err| ApiError::from(err).to_string())
-        }
-        Err(message) => Err(message),
-    };
+    let result = project_setup::create_project(&state, &web.caller(), &org, &name_text, Some(form.get("slug"))).await;
     match result {
-        Ok(project) => {
-            let details = json!({ "slug": project.slug });
-            audit::record(
-                &state,
-                Some(org.id),
-                &caller.actor(),
-                caller.client_ip,
-                "project.created",
-                project.id.as_str(),
-                details,
-            )
-            .await;
-            Ok(Redirect::to(&format!("/projects/{}", project.id)).into_response())
-        }
-        Err(message) => {
-            let page = projects_page(&state, &web, Some(org), Some(message), name_text).await?;
+        Ok(project) => Ok(Redirect::to(&format!("/projects/{}", project.id)).into_response()),
+        Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let page = projects_page(&state, &web, Some(org), Some(err.to_string()), name_text).await?;
             let mut response = render(&page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
         }
+        Err(err) => Err(err.into()),
     }
 }
 
