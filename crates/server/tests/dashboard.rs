@@ -223,6 +223,24 @@ async fn rotating_shows_the_new_secret_once_and_the_old_one_stops() {
 }
 
 #[tokio::test]
+async fn rotating_with_a_grace_period_keeps_the_old_secret_working_for_it() {
+    let app = App::start().await;
+    let mut browser = admin(&app).await;
+    let old = browser.generate(&app, "Graceful", &[]).await.shown_token().unwrap();
+    let table = browser.get(&app.tokens_path()).await;
+    let token_id = table.body.split("data-token-id=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let path = format!("{}/{token_id}/rotate", app.tokens_path());
+    let refused = browser.post(&path, &[("_csrf", &table.csrf()), ("grace", "30d")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("at most 7 days"));
+    assert_eq!(app.api_status_with(&old).await, StatusCode::OK, "a refused rotation changes nothing");
+    let rotated = browser.post(&path, &[("_csrf", &table.csrf()), ("grace", "24h")]).await;
+    let new = rotated.shown_token().unwrap();
+    assert_eq!(app.api_status_with(&new).await, StatusCode::OK);
+    assert_eq!(app.api_status_with(&old).await, StatusCode::OK, "the old secret works during the grace period");
+}
+
+#[tokio::test]
 async fn a_missing_salt_shows_a_configuration_error_and_generating_fails_without_a_500() {
     let app = App::start_with_salt(Err(SaltError::Missing)).await;
     let mut browser = admin(&app).await;

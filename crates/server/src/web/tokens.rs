@@ -428,22 +428,32 @@ pub async fn confirm_rotate(
     respond(&build_page(&state, &web, ctx, overlay).await?, StatusCode::OK)
 }
 
-/// Issues a new secret for the token (the old one stops at once) and shows it once.
+/// Issues a new secret for the token and shows it once; the old one stops at
+/// once or after the chosen grace period.
 pub async fn rotate(
     State(state): State<AppState>,
     web: WebUser,
     headers: HeaderMap,
     Path((key, id)): Path<(String, String)>,
+    form: FormData,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
     require_manage(&web, &ctx)?;
     let record = project_token(&state, &web, &ctx, &id).await?;
-    match tokens::rotate(&state, &web.caller(), &record, None).await {
+    let grace = match form.get("grace") {
+        "" => Ok(None),
+        text => gatepass_core::expiry::parse_grace(text).map(Some).map_err(crate::error::invalid),
+    };
+    let rotated = match grace {
+        Ok(grace) => tokens::rotate(&state, &web.caller(), &record, grace).await,
+        Err(err) => Err(err),
+    };
+    match rotated {
         Ok((record, plain)) => {
             let issued = one_time(&state, &headers, "Deployment token rotated", &record, &plain);
             respond(&build_page(&state, &web, ctx, Overlay::Result(issued)).await?, StatusCode::OK)
         }
-        Err(err @ (ApiError::SaltUnavailable(_) | ApiError::Conflict(_))) => {
+        Err(err @ (ApiError::SaltUnavailable(_) | ApiError::Conflict(_) | ApiError::Invalid(_))) => {
             let status = err.status();
             let mut page = build_page(&state, &web, ctx, Overlay::None).await?;
             page.error = Some(err.to_string());
