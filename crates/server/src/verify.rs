@@ -19,7 +19,7 @@
 //! introspection), so a hot token's answer is serialized once per entry.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -55,11 +55,25 @@ pub struct VerifiedToken {
     pub whoami_body: OnceLock<axum::body::Bytes>,
     /// `POST /v1/introspect`'s body for this record.
     pub introspection_body: OnceLock<axum::body::Bytes>,
+    /// The Unix second of the last use passed on to [`LastUsed`]: a token
+    /// used many times a second takes that lock once a second.
+    last_noted_second: AtomicI64,
 }
 
 impl VerifiedToken {
     pub fn new(record: TokenRecord) -> Self {
-        Self { record, whoami_body: OnceLock::new(), introspection_body: OnceLock::new() }
+        Self {
+            record,
+            whoami_body: OnceLock::new(),
+            introspection_body: OnceLock::new(),
+            last_noted_second: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Whether this use starts a new second (and so must be recorded).
+    fn first_use_this_second(&self, now: OffsetDateTime) -> bool {
+        let second = now.unix_timestamp();
+        self.last_noted_second.swap(second, Ordering::Relaxed) != second
     }
 }
 
@@ -185,7 +199,9 @@ impl TokenVerifier {
         if !record.accepts(&digest, now) {
             return Err(VerifyError::Rejected);
         }
-        self.last_used.touch(record.id, now);
+        if record.first_use_this_second(now) {
+            self.last_used.touch(record.id, now);
+        }
         Ok(record)
     }
 }
