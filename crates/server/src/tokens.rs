@@ -60,8 +60,7 @@ pub async fn issue(
     });
     audit::record(state, Some(org.id), &caller.actor(), caller.client_ip, "token.created", new.id.as_str(), details)
         .await;
-    let record = state.store.find_token(new.id).await?.ok_or(ApiError::Internal)?;
-    Ok((record, plain))
+    Ok((new.into(), plain))
 }
 
 /// The token `id` of `org`, if the caller may see it.

@@ -196,6 +196,7 @@ pub async fn tokens_are_found_by_digest_only(store: SharedStore) {
     let (token, plain) = new_token(&org, Reach::Project(project.id), now());
     store.insert_token(&token).await.unwrap();
     let found = store.find_token_by_digest(&salt().digest(plain.expose_secret())).await.unwrap().unwrap();
+    assert_eq!(found, TokenRecord::from(token.clone()), "the store keeps exactly what was inserted");
     assert_eq!(found.id, token.id);
     assert_eq!(found.reach, Reach::Project(project.id));
     assert_eq!(found.preview, plain.preview());

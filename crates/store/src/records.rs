@@ -138,6 +138,29 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+impl From<NewToken> for TokenRecord {
+    /// The record exactly as `insert_token` stores it.
+    fn from(new: NewToken) -> Self {
+        TokenRecord {
+            id: new.id,
+            org_id: new.org_id,
+            name: new.name,
+            reach: new.reach,
+            scopes: new.scopes,
+            preview: new.preview,
+            digest: new.digest,
+            previous_digest: None,
+            previous_valid_until: None,
+            created_by: new.created_by,
+            created_at: new.created_at,
+            rotated_at: None,
+            last_used_at: None,
+            expires_at: new.expires_at,
+            revoked_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenStatus {
