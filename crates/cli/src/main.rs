@@ -14,7 +14,7 @@ mod server_commands;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use client_commands::{deploy, login, members, orgs, projects, tokens, GlobalArgs};
+use client_commands::{deploy, events, login, members, orgs, projects, tokens, GlobalArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -103,6 +103,9 @@ enum Command {
         after_help = "Examples:\n  gatepass members list\n  gatepass members add dev@example.com --role admin"
     )]
     Members(members::MembersCommand),
+    /// The audit log of an organization.
+    #[command(subcommand, after_help = "Example:\n  gatepass events list --org acme")]
+    Events(events::EventsCommand),
     /// Branch tracking rules: which refs a project may deploy.
     #[command(
         subcommand,
@@ -134,6 +137,7 @@ async fn run(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Projects(command) => projects::projects(&global, command).await,
         Command::Envs(command) => projects::envs(&global, command).await,
         Command::Members(command) => members::run(&global, command).await,
+        Command::Events(command) => events::run(&global, command).await,
         Command::BranchRules(command) => projects::branch_rules(&global, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gatepass", &mut std::io::stdout());

@@ -95,6 +95,27 @@ async fn members_are_added_promoted_and_removed_by_email() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_lists_who_did_what_and_needs_an_admin() {
+    let world = World::start().await;
+    let cli = world.logged_in_cli().await;
+    let created = cli.run(&["tokens", "create", "deploy", "-p", "web", "-n", "Audited"]).await;
+    assert_eq!(created.code, 0, "{created:?}");
+    let out = cli.run(&["events", "list"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("AT"), "a table: {}", out.stdout);
+    assert!(out.stdout.contains("token.created") && out.stdout.contains("127.0.0.1"), "{}", out.stdout);
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&cli.run(&["events", "list", "--json"]).await.stdout).unwrap();
+    assert_eq!(events[0]["action"], "token.created");
+    assert_eq!(events[0]["details"]["name"], "Audited");
+    let reader =
+        plaintext_from(&cli.run(&["tokens", "create", "org", "-n", "Reader", "--scopes", "read"]).await.stdout);
+    let refused =
+        world.cli().env("GATEPASS_URL", &world.url).env("GATEPASS_TOKEN", &reader).run(&["events", "list"]).await;
+    assert_eq!(refused.code, 3, "a read token may not see the audit log: {refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_are_printed_for_bash_zsh_and_fish() {
     let world = World::start().await;
     for shell in ["bash", "zsh", "fish"] {

@@ -4,6 +4,7 @@
 //! > login file), the default organization, and confirmations.
 
 pub mod deploy;
+pub mod events;
 pub mod export;
 pub mod login;
 pub mod members;
