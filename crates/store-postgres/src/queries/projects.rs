@@ -73,21 +73,7 @@ impl ProjectStore for PgStore {
     }
 
     async fn delete_project(&self, id: ProjectId, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE project_id = $2 AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let done = sqlx::query("DELETE FROM projects WHERE id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        notify_all_tokens_changed(&mut tx).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        delete_revoking_tokens(&self.pool, TokenOwner::Project, id.as_str(), now).await
     }
 }
 
@@ -151,21 +137,7 @@ impl EnvironmentStore for PgStore {
     }
 
     async fn delete_environment(&self, id: EnvironmentId, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE environment_id = $2 AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let done = sqlx::query("DELETE FROM environments WHERE id = $1")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        notify_all_tokens_changed(&mut tx).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        delete_revoking_tokens(&self.pool, TokenOwner::Environment, id.as_str(), now).await
     }
 }
 
@@ -272,4 +244,43 @@ impl DeploymentStore for PgStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// What a deleted row's tokens reach it through.
+#[derive(Clone, Copy)]
+enum TokenOwner {
+    Project,
+    Environment,
+}
+
+impl TokenOwner {
+    fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            TokenOwner::Project => ("projects", "project_id"),
+            TokenOwner::Environment => ("environments", "environment_id"),
+        }
+    }
+}
+
+/// Deletes a project or environment and, in the same transaction, revokes
+/// every token that reaches it.
+async fn delete_revoking_tokens(
+    pool: &sqlx::PgPool,
+    owner: TokenOwner,
+    id: &str,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let (table, column) = owner.table_and_column();
+    let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query(&format!("UPDATE tokens SET revoked_at = $1 WHERE {column} = $2 AND revoked_at IS NULL"))
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let done =
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(id).execute(&mut *tx).await.map_err(backend)?;
+    notify_all_tokens_changed(&mut tx).await?;
+    tx.commit().await.map_err(backend)?;
+    Ok(done.rows_affected() == 1)
 }

@@ -68,20 +68,7 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn delete_project(&self, id: ProjectId, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE project_id = ? AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let done = sqlx::query("DELETE FROM projects WHERE id = ?")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        delete_revoking_tokens(&self.writer, TokenOwner::Project, id.as_str(), now).await
     }
 }
 
@@ -135,20 +122,7 @@ impl EnvironmentStore for SqliteStore {
     }
 
     async fn delete_environment(&self, id: EnvironmentId, now: OffsetDateTime) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE environment_id = ? AND revoked_at IS NULL")
-            .bind(to_millis(now))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let done = sqlx::query("DELETE FROM environments WHERE id = ?")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+        delete_revoking_tokens(&self.writer, TokenOwner::Environment, id.as_str(), now).await
     }
 }
 
@@ -186,4 +160,42 @@ impl BranchRuleStore for SqliteStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// What a deleted row's tokens reach it through.
+#[derive(Clone, Copy)]
+enum TokenOwner {
+    Project,
+    Environment,
+}
+
+impl TokenOwner {
+    fn table_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            TokenOwner::Project => ("projects", "project_id"),
+            TokenOwner::Environment => ("environments", "environment_id"),
+        }
+    }
+}
+
+/// Deletes a project or environment and, in the same transaction, revokes
+/// every token that reaches it.
+async fn delete_revoking_tokens(
+    pool: &sqlx::SqlitePool,
+    owner: TokenOwner,
+    id: &str,
+    now: OffsetDateTime,
+) -> StoreResult<bool> {
+    let (table, column) = owner.table_and_column();
+    let mut tx = pool.begin().await.map_err(backend)?;
+    sqlx::query(&format!("UPDATE tokens SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL"))
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let done =
+        sqlx::query(&format!("DELETE FROM {table} WHERE id = ?")).bind(id).execute(&mut *tx).await.map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
+    Ok(done.rows_affected() == 1)
 }
