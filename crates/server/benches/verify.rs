@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gatepass_core::id::{OrgId, TokenId, UserId};
@@ -26,6 +27,7 @@ use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
 use gatepass_core::token::{self, PlainToken, TokenKind, TokenSalt};
 use gatepass_server::last_used::LastUsed;
+use gatepass_server::metrics::Metrics;
 use gatepass_server::verify::TokenVerifier;
 use gatepass_store::{Actor, NewToken, Org, Store, User};
 use gatepass_store_postgres::testing::TestDatabase;
@@ -122,7 +124,12 @@ async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: 
 }
 
 fn verifier(store: &Arc<dyn Store>) -> TokenVerifier {
-    TokenVerifier::new(Ok(TokenSalt::new(SALT).unwrap()), store.clone(), Arc::new(LastUsed::default()))
+    TokenVerifier::new(
+        Ok(TokenSalt::new(SALT).unwrap()),
+        store.clone(),
+        Arc::new(LastUsed::default()),
+        Arc::new(Metrics::default()),
+    )
 }
 
 fn bench_backend(
@@ -183,6 +190,35 @@ fn postgres(c: &mut Criterion) {
     }
 }
 
+/// One hot token verified on one thread, then on two at once, as two server
+/// workers do under load: what sharing its cache entry across cores costs.
+fn hot_token(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = runtime.block_on(SqliteStore::open_in_dir(dir.path())).unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let samples = runtime.block_on(seed(&store, async |tokens| sqlite.import_tokens(tokens).await.unwrap(), 1, 1));
+    let token = samples[0].expose_secret();
+    let verifier = verifier(&store);
+    let now = OffsetDateTime::now_utc();
+    let verify = || run_now(&runtime, verifier.verify(token, now)).unwrap();
+    verify();
+    let mut group = c.benchmark_group("verify/hot-token");
+    group.bench_function("one thread", |b| b.iter(verify));
+    // Both threads verify `iterations` times; the time is until both are done.
+    group.bench_function("two threads", |b| {
+        b.iter_custom(|iterations| {
+            let started = Instant::now();
+            std::thread::scope(|scope| {
+                scope.spawn(|| (0..iterations).for_each(|_| drop(verify())));
+                (0..iterations).for_each(|_| drop(verify()));
+            });
+            started.elapsed()
+        })
+    });
+    group.finish();
+}
+
 /// Reports the heap each cached token costs (not a criterion measurement).
 fn cache_memory(_: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -207,5 +243,5 @@ fn cache_memory(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, offline, sqlite, postgres, cache_memory);
+criterion_group!(benches, offline, hot_token, sqlite, postgres, cache_memory);
 criterion_main!(benches);

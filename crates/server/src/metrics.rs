@@ -9,6 +9,8 @@ pub struct Metrics {
     pub verify_ok: AtomicU64,
     pub verify_rejected: AtomicU64,
     pub verify_rate_limited: AtomicU64,
+    /// Verifications that read the database (cache misses and renewals).
+    pub verify_store_reads: AtomicU64,
     pub tokens_created: AtomicU64,
     pub tokens_revoked: AtomicU64,
     pub tokens_rotated: AtomicU64,
@@ -40,6 +42,11 @@ impl Metrics {
                 ("{result=\"rejected\"}", &self.verify_rejected),
                 ("{result=\"rate_limited\"}", &self.verify_rate_limited),
             ],
+        );
+        counter(
+            "gatepass_token_verification_store_reads_total",
+            "Database reads made by verification: cache misses and renewals, not one per request.",
+            &[("", &self.verify_store_reads)],
         );
         counter(
             "gatepass_token_changes_total",

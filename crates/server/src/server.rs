@@ -84,7 +84,7 @@ impl RunningServer {
             shutdown_rx.clone(),
         );
         let state = AppState::new(Shared {
-            verifier: TokenVerifier::new(config.salt.clone(), store.clone(), last_used.clone()),
+            verifier: TokenVerifier::new(config.salt.clone(), store.clone(), last_used.clone(), metrics.clone()),
             limiter: FailureLimiter::new(config.auth_failures_per_minute),
             clock: Arc::new(Clock::default()),
             hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use gatepass_core::access::{Principal, TokenGrant, UserGrant};
 use gatepass_store::{Actor, StoreError, User};
+use time::OffsetDateTime;
 
 use super::session;
 use crate::error::ApiError;
@@ -90,7 +91,7 @@ impl FromRequestParts<AppState> for Caller {
         let outcome = if session::is_session_credential(credential) {
             authenticate_session(state, credential).await
         } else {
-            authenticate_token(state, credential).await
+            authenticate_token(state, credential, now).await
         };
         match outcome {
             Ok(mut caller) => {
@@ -106,8 +107,8 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn authenticate_token(state: &AppState, credential: &str) -> Result<Caller, ApiError> {
-    match state.verifier.verify(credential, state.clock.now()).await {
+async fn authenticate_token(state: &AppState, credential: &str, now: OffsetDateTime) -> Result<Caller, ApiError> {
+    match state.verifier.verify(credential, now).await {
         Ok(record) => {
             bump(&state.metrics.verify_ok);
             Ok(Caller {
