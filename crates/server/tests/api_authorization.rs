@@ -176,3 +176,43 @@ async fn introspection_needs_an_org_admin_and_describes_active_tokens() {
     assert_eq!(service.introspect("gpd_garbage").await.unwrap(), serde_json::json!({ "active": false }));
     assert_problem(server.client(&deploy.token).introspect(&admin.token).await, 403, "forbidden");
 }
+
+#[tokio::test]
+async fn introspection_takes_the_rfc_7662_form_body_too_and_says_which_bodies_it_reads() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let deploy = fx.admin.create_token(&fx.org.id, &token(&["deploy"], Some("web"), None)).await.unwrap();
+    let admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
+    let post = |content_type: &'static str, body: String| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/introspect", server.url()))
+            .bearer_auth(&admin.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let form = post(
+        "application/x-www-form-urlencoded",
+        format!("token={}&token_type_hint=gatepass_deployment_token", deploy.token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(form.status(), 200);
+    let answer: serde_json::Value = form.json().await.unwrap();
+    assert_eq!(
+        (answer["active"].clone(), answer["token_id"].clone()),
+        (true.into(), deploy.metadata.id.as_str().into())
+    );
+
+    for (content_type, body, expected) in [
+        ("text/plain", deploy.token.clone(), "application/x-www-form-urlencoded"),
+        ("application/x-www-form-urlencoded", "tokn=x".to_owned(), "invalid form body"),
+        ("application/json", "{\"token\":".to_owned(), "malformed JSON"),
+        ("application/json", "{\"token\":1}".to_owned(), "invalid JSON body"),
+    ] {
+        let refused = post(content_type, body).await.unwrap();
+        assert_eq!(refused.status(), 400, "{content_type}");
+        let problem: serde_json::Value = refused.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains(expected), "{content_type}: {problem}");
+    }
+}

@@ -1,10 +1,11 @@
 //! Request extractors whose rejections are problem+json, not axum's text.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
+use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::{Deserialize, DeserializeOwned};
 
 use crate::error::ApiError;
 
@@ -70,5 +71,95 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         }
         let ApiJson(value) = ApiJson::<T>::from_request(request, state).await?;
         Ok(OptionalJson(value))
+    }
+}
+
+/// A request body read whole, with its media type, for a handler that parses
+/// it itself: borrowing from the bytes, or accepting more than JSON.
+pub struct RawBody {
+    pub media_type: MediaType,
+    pub bytes: Bytes,
+}
+
+/// The body formats the API reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`, or any `application/…+json`.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// Anything else, or no `Content-Type` at all.
+    Other,
+}
+
+impl MediaType {
+    pub fn of(headers: &HeaderMap) -> Self {
+        let Some(value) = headers.get(header::CONTENT_TYPE) else {
+            return MediaType::Other;
+        };
+        let essence = value.as_bytes().split(|&byte| byte == b';').next().unwrap_or_default().trim_ascii();
+        let is = |expected: &[u8]| essence.eq_ignore_ascii_case(expected);
+        let json_suffixed = essence.len() > b"application/+json".len()
+            && essence[..b"application/".len()].eq_ignore_ascii_case(b"application/")
+            && essence[essence.len() - b"+json".len()..].eq_ignore_ascii_case(b"+json");
+        if is(b"application/json") || json_suffixed {
+            MediaType::Json
+        } else if is(b"application/x-www-form-urlencoded") {
+            MediaType::Form
+        } else {
+            MediaType::Other
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let media_type = MediaType::of(request.headers());
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(RawBody { media_type, bytes }),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
+/// Parses a JSON body, borrowing strings from it where it can, with the same
+/// problems [`ApiJson`] reports.
+pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+        serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid JSON body: {err}")),
+        _ => ApiError::BadRequest(format!("malformed JSON: {err}")),
+    })
+}
+
+/// Parses an `application/x-www-form-urlencoded` body.
+pub fn parse_form<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(bytes).map_err(|err| ApiError::BadRequest(format!("invalid form body: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn media_type_of(content_type: &'static str) -> MediaType {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        MediaType::of(&headers)
+    }
+
+    #[test]
+    fn media_types_are_read_without_case_or_parameters_mattering() {
+        assert_eq!(media_type_of("application/json"), MediaType::Json);
+        assert_eq!(media_type_of("Application/JSON; charset=utf-8"), MediaType::Json);
+        assert_eq!(media_type_of("application/token-introspection+json"), MediaType::Json);
+        assert_eq!(media_type_of("application/x-www-form-urlencoded"), MediaType::Form);
+        assert_eq!(media_type_of("application/x-www-form-urlencoded;charset=UTF-8"), MediaType::Form);
+        assert_eq!(media_type_of("text/plain"), MediaType::Other);
+        assert_eq!(media_type_of("application/jsonx"), MediaType::Other);
+        assert_eq!(media_type_of("text/+json"), MediaType::Other);
+        assert_eq!(MediaType::of(&HeaderMap::new()), MediaType::Other);
     }
 }

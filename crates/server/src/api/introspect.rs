@@ -1,6 +1,11 @@
 //! `POST /v1/introspect`: RFC 7662-style checks for internal services that
 //! accept deployment tokens. Needs an org `admin` credential; only tokens of
 //! the caller's own orgs are ever reported active.
+//!
+//! The body is JSON or, as RFC 7662 has it, a form (`token=…`); either is
+//! parsed in place, borrowing the token from the request bytes.
+
+use std::borrow::Cow;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -8,7 +13,7 @@ use gatepass_core::scope::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::ApiJson;
+use super::extract::{parse_form, parse_json, MediaType, RawBody};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -16,12 +21,30 @@ use crate::verify::VerifyError;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct IntrospectRequest {
+pub struct IntrospectRequest<'a> {
     /// The token to check.
-    pub token: String,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub token: Cow<'a, str>,
     /// Accepted for RFC 7662 compatibility; ignored.
     #[allow(dead_code)]
-    pub token_type_hint: Option<String>,
+    #[serde(borrow)]
+    #[schema(value_type = Option<String>)]
+    pub token_type_hint: Option<Cow<'a, str>>,
+}
+
+impl<'a> IntrospectRequest<'a> {
+    fn parse(body: &'a RawBody) -> ApiResult<Self> {
+        match body.media_type {
+            MediaType::Json => parse_json(&body.bytes),
+            MediaType::Form => parse_form(&body.bytes),
+            MediaType::Other => Err(ApiError::BadRequest(
+                "send the body as JSON (Content-Type: application/json) or as a form \
+                 (Content-Type: application/x-www-form-urlencoded, as RFC 7662 has it)"
+                    .into(),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
@@ -53,14 +76,19 @@ pub struct IntrospectResponse {
 }
 
 /// Is this token active, and what may it do?
-#[utoipa::path(post, path = "/v1/introspect", tag = "tokens", request_body = IntrospectRequest,
+#[utoipa::path(post, path = "/v1/introspect", tag = "tokens",
+    request_body(content(
+        (IntrospectRequest = "application/json"),
+        (IntrospectRequest = "application/x-www-form-urlencoded"),
+    )),
     responses((status = 200, body = IntrospectResponse), (status = 403, body = Problem), (status = 429, body = Problem)),
     security(("bearer" = [])))]
 pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<IntrospectRequest>,
+    body: RawBody,
 ) -> ApiResult<axum::response::Response> {
+    let request = IntrospectRequest::parse(&body)?;
     let admin_somewhere = match &caller.principal {
         gatepass_core::access::Principal::Token(token) => {
             token.reach == gatepass_core::reach::Reach::Org && token.scopes.allows(Scope::Admin)
@@ -79,7 +107,7 @@ pub async fn introspect(
         state.limiter.record_failure(caller.client_ip, now);
         Ok(axum::Json(IntrospectResponse::default()).into_response())
     };
-    let record = match state.verifier.verify(&body.token, now).await {
+    let record = match state.verifier.verify(&request.token, now).await {
         Ok(record) => record,
         Err(VerifyError::Rejected) => return inactive(),
         Err(VerifyError::Salt(err)) => return Err(err.into()),
