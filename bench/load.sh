@@ -7,14 +7,18 @@
 #   GET  /v1/token  valid token    the verify path, answered from the node cache
 #   GET  /v1/token  invalid token  a well-formed token that does not exist (database lookup, 401)
 #   POST /v1/introspect            an internal service checking a valid token
-# and prints req/s, p50 and p99 per endpoint, the ratio to /healthz, and the
-# database writes the run caused (last-used rows, written in batches).
+# in interleaved rounds, and prints req/s, p50 and p99 per endpoint and round,
+# the ratios to /healthz, and the database writes and reads the run caused
+# (last-used rows are written in batches; cached records are renewed in the
+# background of the traffic).
 #
-# Usage: bench/load.sh [seconds per endpoint, default 10]
+# Usage: bench/load.sh [seconds per endpoint and round, default 5]
+#        ROUNDS=n to change the number of rounds (default 5).
 # On 2 cores wrk and the server share the CPU: compare ratios, not absolutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION="${1:-10}"
+DURATION="${1:-5}"
+ROUNDS="${ROUNDS:-5}"
 CONNECTIONS=64
 THREADS=2
 
@@ -65,11 +69,12 @@ LUA
 
 metric() { curl -sf "$URL/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
 ROWS_BEFORE=$(metric gatepass_last_used_rows_written_total)
+READS_BEFORE=$(metric gatepass_token_verification_store_reads_total)
 
-run() { # name, then wrk arguments
-  local name=$1; shift
-  wrk -t$THREADS -c$CONNECTIONS -d"${DURATION}s" --latency "$@" > "$WORK/$name.txt"
-  python3 - "$WORK/$name.txt" "$name" >> "$WORK/results.tsv" <<'PY'
+run() { # round, name, then wrk arguments
+  local round=$1 name=$2; shift 2
+  wrk -t$THREADS -c$CONNECTIONS -d"${DURATION}s" --latency "$@" > "$WORK/wrk.txt"
+  python3 - "$WORK/wrk.txt" "$round" "$name" >> "$WORK/results.tsv" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 def ms(v, unit): return float(v) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[unit]
@@ -77,30 +82,68 @@ rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
 total = int(re.search(r'(\d+) requests in', text).group(1))
 p = {m.group(1): ms(m.group(2), m.group(3)) for m in re.finditer(r'\s(50|99)%\s+([\d.]+)(us|ms|s)\b', text)}
 non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
-print(f"{sys.argv[2]}\t{rps:.0f}\t{p['50']:.3f}\t{p['99']:.3f}\t{total}\t{non2xx.group(1) if non2xx else 0}")
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{rps:.0f}\t{p['50']:.3f}\t{p['99']:.3f}\t{total}\t{non2xx.group(1) if non2xx else 0}")
 PY
 }
 
-run healthz "$URL/healthz"
-run token_valid -H "authorization: Bearer $DEPLOY_TOKEN" "$URL/v1/token"
-run token_invalid -H "authorization: Bearer $INVALID_TOKEN" "$URL/v1/token"
-run introspect -s "$WORK/introspect.lua" "$URL/v1/introspect"
+endpoint() { # round, name
+  case $2 in
+    healthz) run "$1" healthz "$URL/healthz" ;;
+    token_valid) run "$1" token_valid -H "authorization: Bearer $DEPLOY_TOKEN" "$URL/v1/token" ;;
+    token_invalid) run "$1" token_invalid -H "authorization: Bearer $INVALID_TOKEN" "$URL/v1/token" ;;
+    introspect) run "$1" introspect -s "$WORK/introspect.lua" "$URL/v1/introspect" ;;
+  esac
+}
+
+# Each round runs every endpoint once, starting one further along the list
+# than the round before, so slow drifts of the machine (other tenants, CPU
+# boost, a warming page cache) fall on every endpoint alike. Ratios are taken
+# within a round and summarised by their median.
+ENDPOINTS=(healthz token_valid token_invalid introspect)
+for round in $(seq 1 "$ROUNDS"); do
+  for i in 0 1 2 3; do
+    endpoint "$round" "${ENDPOINTS[$(( (i + round - 1) % 4 ))]}"
+  done
+done
 
 sleep 6 # one last-used flush interval, so the run's writes are counted
 ROWS_AFTER=$(metric gatepass_last_used_rows_written_total)
+READS_AFTER=$(metric gatepass_token_verification_store_reads_total)
 
-python3 - "$WORK/results.tsv" "$ROWS_BEFORE" "$ROWS_AFTER" "$DURATION" <<'PY'
-import sys
-rows = [line.split('\t') for line in open(sys.argv[1]).read().splitlines()]
-base_rps, base_p99 = float(rows[0][1]), float(rows[0][3])
-print(f"\nwrk -t2 -c64 -d{sys.argv[4]}s, loopback, release build, SQLite\n")
+python3 - "$WORK/results.tsv" "$ROWS_BEFORE" "$ROWS_AFTER" "$READS_BEFORE" "$READS_AFTER" "$DURATION" "$ROUNDS" <<'PY'
+import statistics, sys
+from collections import defaultdict
+results, rows_before, rows_after, reads_before, reads_after, duration, rounds = sys.argv[1:]
+by_round = defaultdict(dict)
+for line in open(results).read().splitlines():
+    rnd, name, rps, p50, p99, total, non2xx = line.split('\t')
+    by_round[rnd][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), total=int(total), non2xx=int(non2xx))
+names = ['healthz', 'token_valid', 'token_invalid', 'introspect']
+median = statistics.median
+print(f"\nwrk -t2 -c64, {rounds} rounds of {duration}s per endpoint, loopback, release build, SQLite\n")
+print("Per round (req/s, then p99 in ms; ratios to that round's /healthz):\n")
+print("| round | " + " | ".join(names) + " |")
+print("|---|" + "---:|" * len(names))
+for rnd, runs in by_round.items():
+    base = runs['healthz']
+    cells = [f"{r['rps']:.0f} / {r['p99']:.2f} ({r['rps']/base['rps']:.0%}, {r['p99']/base['p99']:.2f}x)" if n != 'healthz'
+             else f"{r['rps']:.0f} / {r['p99']:.2f}" for n in names for r in [runs[n]]]
+    print(f"| {rnd} | " + " | ".join(cells) + " |")
+print("\nSummary (medians over the rounds; ratio ranges in brackets):\n")
 print("| endpoint | req/s | p50 ms | p99 ms | requests | non-2xx | req/s vs /healthz | p99 vs /healthz |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for name, rps, p50, p99, total, non2xx in rows:
-    print(f"| {name} | {float(rps):.0f} | {float(p50):.3f} | {float(p99):.3f} | {total} | {non2xx} | "
-          f"{float(rps)/base_rps:.0%} | {float(p99)/base_p99:.2f}x |")
-authenticated = sum(int(r[4]) for r in rows[1:])
-written = int(float(sys.argv[3])) - int(float(sys.argv[2]))
-print(f"\ndatabase writes caused by {authenticated} authenticated requests: {written} last-used row updates "
-      f"({written / max(authenticated, 1):.6f} per request)")
+for n in names:
+    runs = [by_round[rnd][n] for rnd in by_round]
+    ratios = [by_round[rnd][n]['rps'] / by_round[rnd]['healthz']['rps'] for rnd in by_round]
+    p99s = [by_round[rnd][n]['p99'] / by_round[rnd]['healthz']['p99'] for rnd in by_round]
+    print(f"| {n} | {median(r['rps'] for r in runs):.0f} | {median(r['p50'] for r in runs):.3f} | "
+          f"{median(r['p99'] for r in runs):.3f} | {sum(r['total'] for r in runs)} | {sum(r['non2xx'] for r in runs)} | "
+          f"{median(ratios):.0%} [{min(ratios):.0%}–{max(ratios):.0%}] | "
+          f"{median(p99s):.2f}x [{min(p99s):.2f}–{max(p99s):.2f}] |")
+authenticated = sum(by_round[rnd][n]['total'] for rnd in by_round for n in names[1:])
+written = int(float(rows_after)) - int(float(rows_before))
+reads = int(float(reads_after)) - int(float(reads_before))
+print(f"\nAuthenticated requests: {authenticated}. Database writes they caused: {written} last-used row updates "
+      f"({written / max(authenticated, 1):.6f} per request). Database reads by verification: {reads} "
+      f"({reads / max(authenticated, 1):.6f} per request).")
 PY
