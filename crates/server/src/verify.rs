@@ -274,9 +274,7 @@ impl TokenVerifier {
         let digest = salt.digest(parsed.as_str());
         let cached = match self.cache.get(&digest) {
             Lookup::Fresh(cached) => cached,
-            // The entry is still within its trust bound, so a failed read
-            // leaves it in use rather than failing the request.
-            Lookup::Refresh(cached) => self.read_store(digest).await.unwrap_or(cached),
+            Lookup::Refresh(cached) => self.renew(digest, cached).await,
             Lookup::Missing => self.read_store_once(digest).await?,
         };
         let record = cached.ok_or(VerifyError::Rejected)?;
@@ -294,9 +292,17 @@ impl TokenVerifier {
     async fn read_store_once(&self, digest: TokenDigest) -> Result<Option<Arc<VerifiedToken>>, StoreError> {
         let _one_at_a_time = self.cache.stripe(&digest).lock().await;
         match self.cache.get(&digest) {
-            Lookup::Fresh(cached) | Lookup::Refresh(cached) => Ok(cached),
+            Lookup::Fresh(cached) => Ok(cached),
+            Lookup::Refresh(cached) => Ok(self.renew(digest, cached).await),
             Lookup::Missing => self.read_store(digest).await,
         }
+    }
+
+    /// Reads an ageing entry's record again. The entry is still within its
+    /// trust bound, so a failed read leaves it in use rather than failing
+    /// the request.
+    async fn renew(&self, digest: TokenDigest, cached: Option<Arc<VerifiedToken>>) -> Option<Arc<VerifiedToken>> {
+        self.read_store(digest).await.unwrap_or(cached)
     }
 
     async fn read_store(&self, digest: TokenDigest) -> Result<Option<Arc<VerifiedToken>>, StoreError> {
