@@ -1,7 +1,7 @@
 //! Request extractors whose rejections are problem+json, not axum's text.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -17,24 +17,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let body = RawBody::from_request(request, state).await?;
+        if body.media_type != MediaType::Json {
+            return Err(ApiError::BadRequest("send the body as JSON with Content-Type: application/json".into()));
         }
-    }
-}
-
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge;
-    }
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::BadRequest("send the body as JSON with Content-Type: application/json".into())
-        }
-        JsonRejection::JsonDataError(err) => ApiError::BadRequest(format!("invalid JSON body: {}", err.body_text())),
-        JsonRejection::JsonSyntaxError(err) => ApiError::BadRequest(format!("malformed JSON: {}", err.body_text())),
-        other => ApiError::BadRequest(other.body_text()),
+        parse_json(&body.bytes).map(ApiJson)
     }
 }
 
@@ -125,13 +112,17 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-/// Parses a JSON body, borrowing strings from it where it can, with the same
-/// problems [`ApiJson`] reports.
+/// Parses a JSON body, borrowing strings from it where it can. Wrong types
+/// and unknown fields name the field's path; bad syntax names the position.
 pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|err| match err.classify() {
+    let malformed = |err: &serde_json::Error| ApiError::BadRequest(format!("malformed JSON: {err}"));
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut json).map_err(|err| match err.inner().classify() {
         serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid JSON body: {err}")),
-        _ => ApiError::BadRequest(format!("malformed JSON: {err}")),
-    })
+        _ => malformed(err.inner()),
+    })?;
+    json.end().map_err(|err| malformed(&err))?;
+    Ok(value)
 }
 
 /// Parses an `application/x-www-form-urlencoded` body.
@@ -161,5 +152,28 @@ mod tests {
         assert_eq!(media_type_of("application/jsonx"), MediaType::Other);
         assert_eq!(media_type_of("text/+json"), MediaType::Other);
         assert_eq!(MediaType::of(&HeaderMap::new()), MediaType::Other);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Named<'a> {
+        #[allow(dead_code)]
+        name: &'a str,
+    }
+
+    fn detail(result: Result<Named<'_>, ApiError>) -> String {
+        match result {
+            Err(ApiError::BadRequest(detail)) => detail,
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_problems_name_the_field_or_the_position() {
+        assert!(parse_json::<Named>(br#"{"name": "web"}"#).is_ok());
+        assert!(detail(parse_json(br#"{"name": 42}"#)).starts_with("invalid JSON body: name: invalid type"));
+        assert!(detail(parse_json(br#"{"name": "web", "nmae": 1}"#)).contains("unknown field `nmae`"));
+        assert!(detail(parse_json(br#"{"name": "#)).starts_with("malformed JSON: EOF"));
+        assert!(detail(parse_json(br#"{"name": "web"} trailing"#)).starts_with("malformed JSON: trailing characters"));
     }
 }
