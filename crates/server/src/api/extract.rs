@@ -1,13 +1,16 @@
 //! Request extractors whose rejections are problem+json, not axum's text.
 
-use axum::body::Bytes;
+use std::pin::Pin;
+
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use serde::de::{Deserialize, DeserializeOwned};
 
 use crate::error::ApiError;
+use crate::server::MAX_BODY_BYTES;
 
 /// A JSON body. Bad syntax, wrong types, unknown fields and oversized bodies
 /// all become a 4xx problem that says what is wrong.
@@ -102,27 +105,69 @@ impl MediaType {
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let media_type = MediaType::of(request.headers());
-        match Bytes::from_request(request, state).await {
-            Ok(bytes) => Ok(RawBody { media_type, bytes }),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
-            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        let declared_too_large = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+        if declared_too_large {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let bytes = read_whole_body(request.into_body(), MAX_BODY_BYTES).await?;
+        Ok(RawBody { media_type, bytes })
+    }
+}
+
+/// Reads a body of at most `limit` bytes. A body that arrives in one piece,
+/// as small requests do, is kept as it came, without copying it or
+/// collecting it through a queue.
+async fn read_whole_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut first = Bytes::new();
+    let mut joined: Option<Vec<u8>> = None;
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|err| ApiError::BadRequest(format!("cannot read the request body: {err}")))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers: nothing we accept uses them
+        };
+        let read_so_far = joined.as_ref().map_or(first.len(), Vec::len);
+        if read_so_far + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&chunk),
+            None if first.is_empty() => first = chunk,
+            None => {
+                let mut buffer = Vec::with_capacity(first.len() + chunk.len());
+                buffer.extend_from_slice(&first);
+                buffer.extend_from_slice(&chunk);
+                joined = Some(buffer);
+            }
         }
     }
+    Ok(joined.map_or(first, Bytes::from))
 }
 
 /// Parses a JSON body, borrowing strings from it where it can. Wrong types
 /// and unknown fields name the field's path; bad syntax names the position.
 pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    // A good body takes serde_json's own path; only a body that fails is
+    // parsed again, tracking the path, to say where it went wrong.
+    serde_json::from_slice(bytes).map_err(|plain| json_problem::<T>(bytes, &plain))
+}
+
+fn json_problem<'a, T: Deserialize<'a>>(bytes: &'a [u8], plain: &serde_json::Error) -> ApiError {
     let malformed = |err: &serde_json::Error| ApiError::BadRequest(format!("malformed JSON: {err}"));
     let mut json = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut json).map_err(|err| match err.inner().classify() {
-        serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid JSON body: {err}")),
-        _ => malformed(err.inner()),
-    })?;
-    json.end().map_err(|err| malformed(&err))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut json) {
+        Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
+            ApiError::BadRequest(format!("invalid JSON body: {err}"))
+        }
+        Err(err) => malformed(err.inner()),
+        // The value itself parsed: what failed was what follows it.
+        Ok(_) => malformed(plain),
+    }
 }
 
 /// Parses an `application/x-www-form-urlencoded` body.
@@ -152,6 +197,42 @@ mod tests {
         assert_eq!(media_type_of("application/jsonx"), MediaType::Other);
         assert_eq!(media_type_of("text/+json"), MediaType::Other);
         assert_eq!(MediaType::of(&HeaderMap::new()), MediaType::Other);
+    }
+
+    /// A body that arrives in the given pieces, as a slow client's would.
+    struct Pieces(std::collections::VecDeque<&'static [u8]>);
+
+    impl HttpBody for Pieces {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            let piece = self.0.pop_front().map(|piece| Ok(http_body::Frame::data(Bytes::from_static(piece))));
+            std::task::Poll::Ready(piece)
+        }
+    }
+
+    fn pieces(pieces: &[&'static [u8]]) -> Body {
+        Body::new(Pieces(pieces.iter().copied().collect()))
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_and_at_most_the_limit() {
+        let one_piece = Bytes::from_static(br#"{"token":"t"}"#);
+        let read = read_whole_body(Body::from(one_piece.clone()), 64).await.unwrap();
+        assert_eq!(read.as_ptr(), one_piece.as_ptr(), "a body in one piece is not copied");
+
+        let read = read_whole_body(pieces(&[b"{\"tok", b"", b"en\":", b"\"t\"}"]), 64).await.unwrap();
+        assert_eq!(&read[..], br#"{"token":"t"}"#);
+
+        assert_eq!(&read_whole_body(pieces(&[b"12345678", b"12345678"]), 16).await.unwrap()[..], b"1234567812345678");
+        let too_long = read_whole_body(pieces(&[b"12345678", b"12345678", b"9"]), 16).await;
+        assert!(matches!(too_long, Err(ApiError::PayloadTooLarge)), "{too_long:?}");
+        assert!(matches!(read_whole_body(pieces(&[&[b'x'; 17]]), 16).await, Err(ApiError::PayloadTooLarge)));
+        assert!(read_whole_body(Body::empty(), 16).await.unwrap().is_empty());
     }
 
     #[derive(Debug, serde::Deserialize)]

@@ -15,6 +15,7 @@ pub mod sessions;
 mod tokens;
 pub mod views;
 
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
 use gatepass_core::id::OrgId;
@@ -81,8 +82,9 @@ impl Modify for BearerAuth {
 
 /// A JSON answer from bytes rendered earlier.
 pub fn json_body(body: axum::body::Bytes) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
