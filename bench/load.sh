@@ -22,52 +22,10 @@ ROUNDS="${ROUNDS:-5}"
 CONNECTIONS=64
 THREADS=2
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-command -v python3 >/dev/null || { echo "python3 is missing" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+start_benchmark_server
 
-cargo build --release -q -p gatepass
-BIN="${CARGO_TARGET_DIR:-target}/release/gatepass"
-WORK=$(mktemp -d)
-trap 'kill $SERVER_PID 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-URL="http://127.0.0.1:$PORT"
-# Failed-auth limiting is per client address and all load comes from one, so
-# it is raised here; otherwise the invalid-token run would measure 429s.
-ML_DEPLOYMENT_TOKEN_SALT="load-benchmark-salt-load-benchmark-salt" RUST_LOG=warn \
-  GATEPASS_AUTH_FAILURES_PER_MINUTE=1000000000 GATEPASS_LAST_USED_FLUSH_SECS=5 \
-  "$BIN" serve --demo --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" 2> "$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-PASSWORD=$(grep -o 'with password [A-Za-z0-9]*' "$WORK/server.log" | awk '{print $3}')
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-SESSION=$(curl -sf "$URL/v1/sessions" -H 'content-type: application/json' \
-  -d "{\"email\":\"admin@gatepass.local\",\"password\":\"$PASSWORD\"}" | json '["token"]')
-create() { curl -sf "$URL/v1/orgs/demo/tokens" -H "authorization: Bearer $SESSION" -H 'content-type: application/json' -d "$1" | json '["token"]'; }
-DEPLOY_TOKEN=$(create '{"name":"load","scopes":["deploy","read"],"project":"web","environment":"production"}')
-ADMIN_TOKEN=$(create '{"name":"introspector","scopes":["admin"]}')
-# Well-formed (valid checksum) but unknown: the most expensive kind of invalid token.
-INVALID_TOKEN=$(python3 - <<'PY'
-import random, string, zlib
-alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
-body = ''.join(random.choice(alphabet) for _ in range(30))
-crc, digits = zlib.crc32(body.encode()), []
-for _ in range(6):
-    digits.append(alphabet[crc % 62]); crc //= 62
-print('gpd_' + body + ''.join(reversed(digits)))
-PY
-)
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/token" -H "authorization: Bearer $INVALID_TOKEN")" = 401 ]
-
-cat > "$WORK/introspect.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"token":"$DEPLOY_TOKEN"}'
-wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $ADMIN_TOKEN"
-LUA
-
-metric() { curl -sf "$URL/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
 ROWS_BEFORE=$(metric gatepass_last_used_rows_written_total)
 READS_BEFORE=$(metric gatepass_token_verification_store_reads_total)
 
@@ -87,19 +45,16 @@ PY
 }
 
 endpoint() { # round, name
-  case $2 in
-    healthz) run "$1" healthz "$URL/healthz" ;;
-    token_valid) run "$1" token_valid -H "authorization: Bearer $DEPLOY_TOKEN" "$URL/v1/token" ;;
-    token_invalid) run "$1" token_invalid -H "authorization: Bearer $INVALID_TOKEN" "$URL/v1/token" ;;
-    introspect) run "$1" introspect -s "$WORK/introspect.lua" "$URL/v1/introspect" ;;
-  esac
+  local args
+  mapfile -t args < <(benchmark_endpoint "$2")
+  run "$1" "$2" "${args[@]}"
 }
 
 # Each round runs every endpoint once, starting one further along the list
 # than the round before, so slow drifts of the machine (other tenants, CPU
 # boost, a warming page cache) fall on every endpoint alike. Ratios are taken
 # within a round and summarised by their median.
-ENDPOINTS=(healthz token_valid token_invalid introspect)
+ENDPOINTS=("${BENCHMARK_ENDPOINTS[@]}")
 for round in $(seq 1 "$ROUNDS"); do
   for i in 0 1 2 3; do
     endpoint "$round" "${ENDPOINTS[$(( (i + round - 1) % 4 ))]}"

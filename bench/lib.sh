@@ -1,0 +1,77 @@
+# Shared set-up of the loopback benchmarks (sourced by bench/load.sh and
+# bench/instructions.sh): builds the release binary, starts
+# `gatepass serve --demo` on a fresh SQLite data directory, and creates the
+# tokens and the wrk script every benchmark uses.
+#
+# WORK is a scratch directory, removed on exit with the server. After
+# `start_benchmark_server [command prefix…]`, these are set:
+#   URL, SERVER_PID         the server and its process
+#   DEPLOY_TOKEN            a project deploy token (the verify path)
+#   ADMIN_TOKEN             an org admin token (the introspecting service)
+#   INVALID_TOKEN           well-formed, valid checksum, matches no token
+#   INTROSPECT_LUA          a wrk script: POST /v1/introspect of DEPLOY_TOKEN
+# and `benchmark_endpoint NAME` prints the wrk arguments for one endpoint.
+
+BENCHMARK_ENDPOINTS=(healthz token_valid token_invalid introspect)
+WORK=$(mktemp -d)
+SERVER_PID=
+trap 'if [ -n "$SERVER_PID" ]; then kill $SERVER_PID 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+start_benchmark_server() { # [command prefix, e.g. valgrind --tool=callgrind]
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+  command -v python3 >/dev/null || { echo "python3 is missing" >&2; exit 1; }
+  cargo build --release -q -p gatepass
+  local bin="${CARGO_TARGET_DIR:-target}/release/gatepass"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  URL="http://127.0.0.1:$port"
+  # Failed-auth limiting is per client address and all load comes from one, so
+  # it is raised here; otherwise the invalid-token run would measure 429s.
+  ML_DEPLOYMENT_TOKEN_SALT="load-benchmark-salt-load-benchmark-salt" RUST_LOG=warn \
+    GATEPASS_AUTH_FAILURES_PER_MINUTE=1000000000 GATEPASS_LAST_USED_FLUSH_SECS=5 \
+    "$@" "$bin" serve --demo --listen "127.0.0.1:$port" --data-dir "$WORK/data" 2> "$WORK/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  local password session
+  password=$(grep -o 'with password [A-Za-z0-9]*' "$WORK/server.log" | awk '{print $3}')
+  session=$(curl -sf "$URL/v1/sessions" -H 'content-type: application/json' \
+    -d "{\"email\":\"admin@gatepass.local\",\"password\":\"$password\"}" | json_field token)
+  create() {
+    curl -sf "$URL/v1/orgs/demo/tokens" -H "authorization: Bearer $session" -H 'content-type: application/json' \
+      -d "$1" | json_field token
+  }
+  DEPLOY_TOKEN=$(create '{"name":"load","scopes":["deploy","read"],"project":"web","environment":"production"}')
+  ADMIN_TOKEN=$(create '{"name":"introspector","scopes":["admin"]}')
+  # Well-formed (valid checksum) but unknown: the most expensive kind of invalid token.
+  INVALID_TOKEN=$(python3 - <<'PY'
+import random, string, zlib
+alphabet = string.digits + string.ascii_uppercase + string.ascii_lowercase
+body = ''.join(random.choice(alphabet) for _ in range(30))
+crc, digits = zlib.crc32(body.encode()), []
+for _ in range(6):
+    digits.append(alphabet[crc % 62]); crc //= 62
+print('gpd_' + body + ''.join(reversed(digits)))
+PY
+  )
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/token" -H "authorization: Bearer $INVALID_TOKEN")" = 401 ]
+  INTROSPECT_LUA="$WORK/introspect.lua"
+  cat > "$INTROSPECT_LUA" <<LUA
+wrk.method = "POST"
+wrk.body = '{"token":"$DEPLOY_TOKEN"}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $ADMIN_TOKEN"
+LUA
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+benchmark_endpoint() { # name -> wrk arguments, one per line
+  case $1 in
+    healthz) printf '%s\n' "$URL/healthz" ;;
+    token_valid) printf '%s\n' -H "authorization: Bearer $DEPLOY_TOKEN" "$URL/v1/token" ;;
+    token_invalid) printf '%s\n' -H "authorization: Bearer $INVALID_TOKEN" "$URL/v1/token" ;;
+    introspect) printf '%s\n' -s "$INTROSPECT_LUA" "$URL/v1/introspect" ;;
+  esac
+}
+
+metric() { curl -sf "$URL/metrics" | awk -v name="$1" '$1 == name {print $2}'; }
