@@ -117,6 +117,20 @@ pub trait DeploymentStore {
     async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
     async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool>;
     async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool>;
+    /// Claims for the calling node, at `now`, up to `limit` deployments whose
+    /// deploy hook is still pending and was last claimed before `stale_before`,
+    /// oldest claim first, and returns them. [`create_deployment`] claims a
+    /// deployment for its creator; a claim goes stale only when the node that
+    /// holds it stopped before finishing. Concurrent callers never get the
+    /// same deployment.
+    ///
+    /// [`create_deployment`]: DeploymentStore::create_deployment
+    async fn claim_stale_hook_deliveries(
+        &self,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<Deployment>>;
 }
 
 #[async_trait]

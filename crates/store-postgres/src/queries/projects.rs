@@ -181,8 +181,8 @@ impl BranchRuleStore for PgStore {
 impl DeploymentStore for PgStore {
     async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         ))
         .bind(deployment.id.as_str())
         .bind(deployment.org_id.as_str())
@@ -195,6 +195,7 @@ impl DeploymentStore for PgStore {
         .bind(deployment.hook_status.as_str())
         .bind(&deployment.created_by.id)
         .bind(&deployment.created_by.label)
+        .bind(to_millis(deployment.created_at))
         .bind(to_millis(deployment.created_at))
         .execute(&self.pool)
         .await
@@ -243,6 +244,27 @@ impl DeploymentStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_stale_hook_deliveries(
+        &self,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<Deployment>> {
+        // SKIP LOCKED: a row another node is claiming right now is left to it.
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "UPDATE deployments SET hook_claimed_at = $1 WHERE id IN \
+             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < $2 \
+             ORDER BY hook_claimed_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {DEPLOYMENT_COLUMNS}"
+        ))
+        .bind(to_millis(now))
+        .bind(to_millis(stale_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
     }
 }
 

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_store::*;
 use gatepass_store_sql::*;
+use time::OffsetDateTime;
 
 use super::*;
 use crate::{backend, SqliteStore};
@@ -12,7 +13,8 @@ use crate::{backend, SqliteStore};
 impl DeploymentStore for SqliteStore {
     async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(deployment.id.as_str())
         .bind(deployment.org_id.as_str())
@@ -25,6 +27,7 @@ impl DeploymentStore for SqliteStore {
         .bind(deployment.hook_status.as_str())
         .bind(&deployment.created_by.id)
         .bind(&deployment.created_by.label)
+        .bind(to_millis(deployment.created_at))
         .bind(to_millis(deployment.created_at))
         .execute(&self.writer)
         .await
@@ -72,6 +75,27 @@ impl DeploymentStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_stale_hook_deliveries(
+        &self,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<Deployment>> {
+        // One writer: the select and the update cannot interleave with another claim.
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "UPDATE deployments SET hook_claimed_at = ? WHERE id IN \
+             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < ? \
+             ORDER BY hook_claimed_at LIMIT ?) RETURNING {DEPLOYMENT_COLUMNS}"
+        ))
+        .bind(to_millis(now))
+        .bind(to_millis(stale_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
     }
 }
 
