@@ -33,6 +33,9 @@ pub struct ServerConfig {
     /// First delay between deploy hook attempts; doubles each retry.
     pub hook_retry_base: std::time::Duration,
     pub hook_attempts: u32,
+    /// How often this node looks for deploy hook deliveries that a stopped
+    /// node left pending (see [`crate::hooks::HookSender::resume_stale`]).
+    pub hook_sweep_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -48,6 +51,7 @@ impl ServerConfig {
             public_url: None,
             hook_retry_base: std::time::Duration::from_secs(1),
             hook_attempts: 5,
+            hook_sweep_interval: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -1,20 +1,42 @@
 //! Deploy hooks: a signed webhook per deployment, so the user's own runner
 //! does the rollout. Delivered in the background with exponential backoff.
 //!
+//! A deployment records its delivery as pending, claimed by the node that
+//! created it, in the same write that records the deployment. A node that
+//! stops mid-delivery (a crash, a deploy of gatepass itself) leaves it
+//! pending; once the claim is older than any node's retries can take, a
+//! sweeping node claims it and delivers it again. Receivers may therefore
+//! see a delivery twice and should deduplicate on `X-Gatepass-Delivery`
+//! (the deployment id), as with GitHub's and Stripe's webhooks.
+//!
 //! Signature: `X-Gatepass-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 //! with `X-Gatepass-Timestamp` (Unix seconds), as Stripe and GitHub do, so a
 //! receiver can reject replays.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use gatepass_store::{DeployHook, Deployment, HookStatus, Store};
+use gatepass_store::{DeployHook, Deployment, HookStatus, Project, Store, StoreResult};
 use hmac::{Hmac, Mac};
+use serde_json::json;
 use sha2::Sha256;
+use time::OffsetDateTime;
+use tokio::sync::watch;
 
+use crate::api::views::DeploymentView;
+use crate::clock::Clock;
 use crate::metrics::{bump, Metrics};
 
 pub const SIGNATURE_HEADER: &str = "x-gatepass-signature";
 pub const TIMESTAMP_HEADER: &str = "x-gatepass-timestamp";
+
+/// How long one attempt may take before it counts as failed.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Slack on top of the longest delivery before a claim counts as stale: for
+/// clocks of different nodes and a store that answers slowly.
+const STALE_CLAIM_MARGIN: Duration = Duration::from_secs(60);
+/// Stale deliveries claimed per store round trip.
+const CLAIM_BATCH: u32 = 100;
 
 #[derive(Clone)]
 pub struct HookSender {
@@ -45,12 +67,50 @@ pub fn new_secret() -> String {
 impl HookSender {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, retry_base: std::time::Duration, attempts: u32) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(ATTEMPT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("gatepass/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client");
         Self { client, store, metrics, retry_base, attempts: attempts.max(1) }
+    }
+
+    /// The longest a delivery can take on a live node: every attempt timing
+    /// out, with the backoff between them.
+    pub fn longest_delivery(&self) -> Duration {
+        let backoff: Duration = (0..self.attempts - 1).map(|retry| self.retry_base * 2u32.saturating_pow(retry)).sum();
+        backoff + ATTEMPT_TIMEOUT * self.attempts
+    }
+
+    /// Claims the deliveries that a stopped node left pending and delivers
+    /// them again, rebuilding each payload from the stored deployment.
+    /// Returns how many it took over.
+    pub async fn resume_stale(&self, now: OffsetDateTime) -> StoreResult<usize> {
+        let stale_before = now - (self.longest_delivery() + STALE_CLAIM_MARGIN);
+        let mut resumed = 0;
+        loop {
+            let claimed = self.store.claim_stale_hook_deliveries(stale_before, now, CLAIM_BATCH).await?;
+            for deployment in &claimed {
+                let project = self.store.find_project(deployment.project_id).await?;
+                match project.and_then(|project| Some((project.deploy_hook.clone()?, project))) {
+                    Some((hook, project)) => {
+                        let environment = self.store.find_environment(deployment.environment_id).await?;
+                        let view = DeploymentView::new(deployment, environment.map(|environment| environment.name));
+                        tracing::info!(deployment = %deployment.id, "resuming a deploy hook delivery a stopped node left pending");
+                        self.dispatch(deployment, hook, deployment_created(&view, &project));
+                    }
+                    None => {
+                        // The project or its hook was removed since: nowhere to deliver.
+                        self.store.set_hook_status(deployment.id, HookStatus::Failed).await?;
+                    }
+                }
+                bump(&self.metrics.hook_deliveries_resumed);
+                resumed += 1;
+            }
+            if claimed.len() < CLAIM_BATCH as usize {
+                return Ok(resumed);
+            }
+        }
     }
 
     /// Delivers `payload` for `deployment` in the background.
@@ -103,9 +163,51 @@ impl HookSender {
     }
 }
 
+/// The `deployment.created` event a hook receives.
+pub fn deployment_created(view: &DeploymentView, project: &Project) -> serde_json::Value {
+    json!({
+        "event": "deployment.created",
+        "deployment": view,
+        "project": { "id": project.id, "slug": project.slug, "name": project.name },
+    })
+}
+
+/// Looks for stale deliveries at start and then every `interval`, until shutdown.
+pub fn spawn_stale_delivery_sweeper(
+    hooks: HookSender,
+    clock: Arc<Clock>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {
+                    if let Err(err) = hooks.resume_stale(clock.now()).await {
+                        tracing::warn!(error = %err, "could not look for stale deploy hook deliveries");
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use gatepass_store_sqlite::SqliteStore;
+
     use super::*;
+
+    #[tokio::test]
+    async fn the_longest_delivery_is_every_attempt_timing_out_plus_the_backoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).await.unwrap());
+        let sender = HookSender::new(store, Arc::default(), Duration::from_secs(1), 5);
+        assert_eq!(sender.longest_delivery(), Duration::from_secs(1 + 2 + 4 + 8) + ATTEMPT_TIMEOUT * 5);
+    }
 
     #[test]
     fn signature_is_hmac_of_timestamp_and_body() {

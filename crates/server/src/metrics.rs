@@ -17,6 +17,7 @@ pub struct Metrics {
     pub deployments_created: AtomicU64,
     pub hook_deliveries_ok: AtomicU64,
     pub hook_deliveries_failed: AtomicU64,
+    pub hook_deliveries_resumed: AtomicU64,
     pub last_used_flushes: AtomicU64,
     pub last_used_rows_written: AtomicU64,
 }
@@ -65,6 +66,11 @@ impl Metrics {
                 ("{outcome=\"delivered\"}", &self.hook_deliveries_ok),
                 ("{outcome=\"failed\"}", &self.hook_deliveries_failed),
             ],
+        );
+        counter(
+            "gatepass_deploy_hook_deliveries_resumed_total",
+            "Deploy hook deliveries a stopped node left pending, taken over by this one.",
+            &[("", &self.hook_deliveries_resumed)],
         );
         counter("gatepass_last_used_flushes_total", "Batched last-used writes.", &[("", &self.last_used_flushes)]);
         counter(

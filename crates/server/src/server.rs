@@ -63,6 +63,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     flusher: tokio::task::JoinHandle<()>,
+    hook_sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -95,6 +96,12 @@ impl RunningServer {
             store,
             config,
         });
+        let hook_sweeper = crate::hooks::spawn_stale_delivery_sweeper(
+            state.hooks.clone(),
+            state.clock.clone(),
+            state.config.hook_sweep_interval,
+            shutdown_rx.clone(),
+        );
         if let Some(changes) = state.store.subscribe_token_changes().await? {
             crate::verify::spawn_change_listener(state.clone(), changes);
         }
@@ -111,7 +118,7 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, flusher })
+        Ok(Self { addr, state, shutdown, serving, flusher, hook_sweeper })
     }
 
     pub fn url(&self) -> String {
@@ -123,6 +130,7 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         self.serving.await??;
         self.flusher.await?;
+        self.hook_sweeper.await?;
         Ok(())
     }
 

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use common::*;
 use gatepass_client::CreateToken;
+use gatepass_core::id::{DeploymentId, EnvironmentId, OrgId, ProjectId};
+use gatepass_store::{Actor, Deployment, DeploymentStatus, HookStatus};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::mpsc;
@@ -107,6 +109,65 @@ async fn deployments_reach_the_deploy_hook_signed_after_a_retry() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(status, "delivered");
+}
+
+#[tokio::test]
+async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
+    let server = TestServer::start_with(|config| {
+        config.hook_retry_base = std::time::Duration::from_millis(10);
+        config.hook_sweep_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let fx = server.fixture("free").await;
+    let (url, mut deliveries, _) = flaky_receiver().await;
+    fx.admin.set_deploy_hook("web", &url).await.unwrap();
+
+    // What a node that crashed an hour ago, mid-delivery, left in the store.
+    let left_pending = Deployment {
+        id: DeploymentId::generate(),
+        org_id: OrgId::parse(&fx.org.id).unwrap(),
+        project_id: ProjectId::parse(&fx.project.id).unwrap(),
+        environment_id: EnvironmentId::parse(&fx.production.id).unwrap(),
+        git_ref: "main".into(),
+        commit_sha: "abc1234".into(),
+        description: "deployed just before the crash".into(),
+        status: DeploymentStatus::Queued,
+        hook_status: HookStatus::Pending,
+        created_by: Actor::system(),
+        created_at: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+    };
+    server.server.state.store.create_deployment(&left_pending).await.unwrap();
+
+    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
+    assert_eq!(payload["event"], "deployment.created");
+    assert_eq!(payload["deployment"]["id"], left_pending.id.as_str());
+    assert_eq!(payload["deployment"]["environment_name"], "production");
+    assert_eq!(payload["project"]["slug"], "web");
+    assert_eq!(delivery.headers["x-gatepass-delivery"], left_pending.id.as_str());
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = fx.admin.get_deployment(left_pending.id.as_str()).await.unwrap().hook_status;
+        if status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "delivered");
+
+    // A deployment made now is delivered by its own node, and the sweeps
+    // that follow leave it alone: one delivery each.
+    let token = fx
+        .admin
+        .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let fresh = server.client(&token.token).deploy("web", &deploy_request("production", "main")).await.unwrap();
+    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    assert_eq!(delivery.headers["x-gatepass-delivery"], fresh.id.as_str());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(deliveries.try_recv().is_err(), "no delivery was sent twice");
+    assert_eq!(server.server.state.metrics.hook_deliveries_resumed.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]

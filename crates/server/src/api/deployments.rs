@@ -111,12 +111,7 @@ pub async fn create_deployment(
     bump(&state.metrics.deployments_created);
     let view = DeploymentView::new(&deployment, Some(environment.name.clone()));
     if let Some(hook) = project.deploy_hook.clone() {
-        let payload = json!({
-            "event": "deployment.created",
-            "deployment": view,
-            "project": { "id": project.id, "slug": project.slug, "name": project.name },
-        });
-        state.hooks.dispatch(&deployment, hook, payload);
+        state.hooks.dispatch(&deployment, hook, crate::hooks::deployment_created(&view, &project));
     }
     let details = json!({ "project": project.id, "environment": environment.name, "ref": deployment.git_ref, "commit": deployment.commit_sha });
     audit::record(
