@@ -44,6 +44,11 @@ async fn orgs_projects_envs_and_branch_rules_round_trip() {
     ok(cli.run(&["orgs", "set-plan", "beta-corp", "team"]).await);
     let orgs = ok(cli.run(&["orgs", "list"]).await);
     let show = ok(cli.run(&["orgs", "show", "acme"]).await);
+    let renamed = ok(cli.run(&["orgs", "rename", "beta-corp", "Beta Holdings"]).await);
+    assert!(renamed.contains("beta-corp is now named Beta Holdings"), "{renamed}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(cli.run(&["orgs", "show", "beta-corp", "--json"]).await)).unwrap();
+    assert_eq!((shown["name"].as_str(), shown["slug"].as_str()), (Some("Beta Holdings"), Some("beta-corp")));
     let cli = cli.env("GATEPASS_ORG", "beta-corp");
     ok(cli.run(&["projects", "create", "API Server"]).await);
     ok(cli.run(&["envs", "create", "production", "--project", "api-server"]).await);

@@ -165,6 +165,10 @@ impl Client {
         self.send(Method::PATCH, &format!("/v1/orgs/{}", seg(org)), Some(&serde_json::json!({ "plan": plan }))).await
     }
 
+    pub async fn rename_org(&self, org: &str, name: &str) -> ClientResult<Org> {
+        self.send(Method::PATCH, &format!("/v1/orgs/{}", seg(org)), Some(&serde_json::json!({ "name": name }))).await
+    }
+
     pub async fn list_members(&self, org: &str) -> ClientResult<Vec<Member>> {
         self.get(&format!("/v1/orgs/{}/members", seg(org))).await
     }

@@ -216,3 +216,35 @@ async fn introspection_takes_the_rfc_7662_form_body_too_and_says_which_bodies_it
         assert!(problem["detail"].as_str().unwrap().contains(expected), "{content_type}: {problem}");
     }
 }
+
+#[tokio::test]
+async fn org_admins_rename_their_org_and_a_refused_change_writes_nothing() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("free").await;
+    let lead = server.member(&fx, "lead@example.test", "admin").await;
+    let dev = server.member(&fx, "dev@example.test", "member").await;
+
+    let renamed = lead.rename_org(&fx.org.id, "Acme Holdings").await.unwrap();
+    assert_eq!(
+        (renamed.id.as_str(), renamed.name.as_str(), renamed.slug.as_str()),
+        (fx.org.id.as_str(), "Acme Holdings", "acme")
+    );
+    assert_problem(dev.rename_org(&fx.org.id, "Dev Corp").await, 403, "forbidden");
+    let deployer = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], None, None)).await.unwrap();
+    assert_problem(server.client(&deployer.token).rename_org("acme", "CI Corp").await, 403, "forbidden");
+    assert_problem(lead.rename_org(&fx.org.id, "  ").await, 422, "invalid-value");
+
+    // A rename with a plan change the caller may not make is refused whole.
+    let both = serde_json::json!({ "name": "Lead Corp", "plan": "team" });
+    let refused = lead
+        .send::<_, gatepass_client::Org>(reqwest::Method::PATCH, &format!("/v1/orgs/{}", fx.org.id), Some(&both))
+        .await;
+    assert_problem(refused, 403, "forbidden");
+    let org = fx.admin.get_org("acme").await.unwrap();
+    assert_eq!((org.name.as_str(), org.plan.as_str()), ("Acme Holdings", "free"));
+
+    let events = fx.admin.list_events(&fx.org.id).await.unwrap();
+    let renames: Vec<_> = events.iter().filter(|event| event.action == "org.renamed").collect();
+    assert_eq!(renames.len(), 1, "{events:?}");
+    assert_eq!(renames[0].details, serde_json::json!({ "from": "Acme", "to": "Acme Holdings" }));
+}

@@ -117,6 +117,10 @@ pub async fn orgs_are_found_by_id_and_slug(store: SharedStore) {
     assert_eq!(store.find_org_by_slug("nope").await.unwrap(), None);
     assert!(store.set_plan(org.id, Plan::Team).await.unwrap());
     assert_eq!(store.find_org(org.id).await.unwrap().unwrap().plan, Plan::Team);
+    assert!(store.rename_org(org.id, "Acme Holdings").await.unwrap());
+    let renamed = store.find_org_by_slug("acme").await.unwrap().unwrap();
+    assert_eq!((renamed.id, renamed.name.as_str(), renamed.slug.as_str()), (org.id, "Acme Holdings", "acme"));
+    assert!(!store.rename_org(OrgId::generate(), "Nobody").await.unwrap());
     let memberships = store.memberships(owner.id).await.unwrap();
     assert_eq!(memberships.len(), 1);
     assert_eq!(memberships[0].1, Role::Owner);

@@ -19,6 +19,8 @@ pub trait OrgStore {
     /// Every org, for instance admins.
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
     async fn set_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool>;
+    /// Changes the display name; the slug and id stay.
+    async fn rename_org(&self, id: OrgId, name: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]

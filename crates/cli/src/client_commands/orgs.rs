@@ -48,6 +48,14 @@ pub enum OrgsCommand {
         /// Id or slug.
         org: String,
     },
+    /// Rename an organization (org admins); its slug and id stay.
+    #[command(after_help = "Example:\n  gatepass orgs rename acme \"Acme Holdings\"")]
+    Rename {
+        /// Id or slug.
+        org: String,
+        /// The new display name.
+        name: String,
+    },
     /// Change an organization's plan (instance admins).
     #[command(after_help = "Example:\n  gatepass orgs set-plan acme team")]
     SetPlan {
@@ -125,6 +133,13 @@ pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()
                 return output::print_json(&org);
             }
             print_org(&org);
+        }
+        OrgsCommand::Rename { org, name } => {
+            let org = ctx.client.rename_org(&org, &name).await?;
+            if ctx.json {
+                return output::print_json(&org);
+            }
+            println!("{} {} is now named {}", output::check(), org.slug, org.name);
         }
         OrgsCommand::SetPlan { org, plan } => {
             let org = ctx.client.set_plan(&org, plan.as_str()).await?;

@@ -2,10 +2,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use gatepass_core::access::Principal;
+use gatepass_core::access::{Area, Principal};
 use gatepass_core::id::OrgId;
 use gatepass_core::name::{DisplayName, Slug};
 use gatepass_core::plan::Plan;
+use gatepass_core::scope::Scope;
 use gatepass_store::Org;
 use serde::Deserialize;
 use serde_json::json;
@@ -32,6 +33,7 @@ pub struct CreateOrgRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgRequest {
+    /// A new display name (org admins); the slug stays.
     pub name: Option<String>,
     /// Only instance admins change plans.
     pub plan: Option<String>,
@@ -108,9 +110,11 @@ pub async fn get_org(
     Ok(axum::Json(OrgView::new(&org, caller.principal.role_in(org.id), Some(usage))))
 }
 
-/// Change an organization's plan (instance admins).
+/// Rename an organization (org admins; its slug and id stay) or change its
+/// plan (instance admins). Both are checked before either is written.
 #[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs", params(("org" = String, Path)),
-    request_body = UpdateOrgRequest, responses((status = 200, body = OrgView)), security(("bearer" = [])))]
+    request_body = UpdateOrgRequest, responses((status = 200, body = OrgView), (status = 403, body = Problem),
+        (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update_org(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,14 +122,21 @@ pub async fn update_org(
     ApiJson(body): ApiJson<UpdateOrgRequest>,
 ) -> ApiResult<axum::Json<OrgView>> {
     let org = resolve::org(&state, &caller, &org).await?;
-    if body.name.is_some() {
-        return Err(ApiError::Invalid("renaming organizations is not supported yet".into()));
+    let name = body.name.as_deref().map(|name| DisplayName::parse("name", name).map_err(invalid)).transpose()?;
+    if name.is_some() {
+        caller.principal.authorize(Scope::Admin, org.id, Area::Org)?;
     }
-    if let Some(plan) = body.plan.as_deref() {
-        if !caller.principal.is_instance_admin() {
-            return Err(ApiError::Forbidden("only instance admins change plans".into()));
-        }
-        let plan = parse_plan(plan)?;
+    let plan = body.plan.as_deref().map(parse_plan).transpose()?;
+    if plan.is_some() && !caller.principal.is_instance_admin() {
+        return Err(ApiError::Forbidden("only instance admins change plans".into()));
+    }
+    if let Some(name) = name.filter(|name| name.as_str() != org.name) {
+        state.store.rename_org(org.id, name.as_str()).await?;
+        let details = json!({ "from": org.name, "to": name.as_str() });
+        audit::record(&state, Some(org.id), &caller.actor(), caller.client_ip, "org.renamed", org.id.as_str(), details)
+            .await;
+    }
+    if let Some(plan) = plan {
         state.store.set_plan(org.id, plan).await?;
         let details = json!({ "from": org.plan.as_str(), "to": plan.as_str() });
         audit::record(

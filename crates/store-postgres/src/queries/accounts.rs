@@ -71,6 +71,16 @@ impl OrgStore for PgStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn rename_org(&self, id: OrgId, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE orgs SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 #[async_trait]

@@ -69,6 +69,16 @@ impl OrgStore for SqliteStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn rename_org(&self, id: OrgId, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE orgs SET name = ? WHERE id = ?")
+            .bind(name)
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, instance_admin, created_at";
