@@ -75,6 +75,39 @@ async fn orgs_projects_envs_and_branch_rules_round_trip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_hooks_are_set_and_removed_and_deployments_archived() {
+    let world = World::start().await;
+    let cli = world.logged_in_cli().await;
+    let out = cli.run(&["projects", "set-hook", "web", "https://deploy.example.test/gatepass"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("now POSTed to https://deploy.example.test/gatepass"), "{out:?}");
+    assert!(out.stdout.contains("Signing secret (shown once"), "{out:?}");
+    assert!(out.stdout.contains("whsec_"), "the secret is printed: {out:?}");
+    let show = cli.run(&["projects", "show", "web"]).await;
+    assert!(show.stdout.contains("deploy hook  https://deploy.example.test/gatepass"), "{show:?}");
+    let bad = cli.run(&["projects", "set-hook", "web", "ftp://deploy.example.test"]).await;
+    assert_ne!(bad.code, 0, "{bad:?}");
+    assert!(!bad.stderr.is_empty(), "says why: {bad:?}");
+    let out = cli.run(&["projects", "remove-hook", "web"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let show = cli.run(&["projects", "show", "web"]).await;
+    assert!(show.stdout.contains("deploy hook  -"), "{show:?}");
+
+    let deployed =
+        cli.run(&["deploy", "-p", "web", "-e", "production", "--ref", "main", "--commit", "abc123", "--json"]).await;
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+    let id = serde_json::from_str::<serde_json::Value>(&deployed.stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let out = cli.run(&["deployments", "archive", &id]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(&format!("Archived deployment {id}")), "{out:?}");
+    let listed = cli.run(&["deployments", "list", "-p", "web", "--json"]).await;
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["status"], "archived");
+    let missing = cli.run(&["deployments", "archive", "dep_doesnotexist"]).await;
+    assert_eq!(missing.code, 4, "not found: {missing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_are_added_promoted_and_removed_by_email() {
     let world = World::start().await;
     world.user("dev@example.com").await;

@@ -207,6 +207,10 @@ impl Client {
         self.send(Method::PUT, &path, Some(&serde_json::json!({ "url": url }))).await
     }
 
+    pub async fn delete_deploy_hook(&self, project: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/projects/{}/deploy-hook", seg(project))).await
+    }
+
     pub async fn create_environment(&self, project: &str, name: &str) -> ClientResult<Environment> {
         self.post(&format!("/v1/projects/{}/environments", seg(project)), &serde_json::json!({ "name": name })).await
     }
@@ -275,6 +279,10 @@ impl Client {
 
     pub async fn list_deployments(&self, project: &str) -> ClientResult<Vec<Deployment>> {
         self.get(&format!("/v1/projects/{}/deployments", seg(project))).await
+    }
+
+    pub async fn archive_deployment(&self, id: &str) -> ClientResult<Deployment> {
+        self.send::<(), Deployment>(Method::POST, &format!("/v1/deployments/{}/archive", seg(id)), None).await
     }
 
     pub async fn get_deployment(&self, id: &str) -> ClientResult<Deployment> {

@@ -38,6 +38,12 @@ pub enum DeploymentsCommand {
         #[arg(short = 'p', long)]
         project: String,
     },
+    /// Archive a deployment (needs the delete scope); it stays listed, as archived.
+    #[command(after_help = "Example:\n  gatepass deployments archive dep_4fG7hJ2kL9mN3pQ5rS8t")]
+    Archive {
+        /// The deployment's id.
+        id: String,
+    },
 }
 
 /// A value from the flag, else from the first CI variable that is set.
@@ -95,6 +101,14 @@ pub async fn deployments(global: &GlobalArgs, command: DeploymentsCommand) -> an
                 ]);
             }
             table.print("No deployments yet.");
+            Ok(())
+        }
+        DeploymentsCommand::Archive { id } => {
+            let deployment = ctx.client.archive_deployment(&id).await?;
+            if ctx.json {
+                return output::print_json(&deployment);
+            }
+            println!("{} Archived deployment {}", output::check(), deployment.id);
             Ok(())
         }
     }

@@ -34,6 +34,22 @@ pub enum ProjectsCommand {
         /// Id or slug.
         project: String,
     },
+    /// Point the project's deploy hook at a URL: every deployment is POSTed
+    /// there, signed. Prints the new signing secret, once.
+    #[command(after_help = "Example:\n  gatepass projects set-hook web https://deploy.example.com/gatepass")]
+    SetHook {
+        /// Id or slug.
+        project: String,
+        /// Where deployments are POSTed (http or https).
+        #[arg(value_name = "URL")]
+        hook_url: String,
+    },
+    /// Stop notifying a deploy hook of the project's deployments.
+    #[command(after_help = "Example:\n  gatepass projects remove-hook web")]
+    RemoveHook {
+        /// Id or slug.
+        project: String,
+    },
     /// Delete a project (needs the delete scope).
     #[command(after_help = "Example:\n  gatepass projects delete web --yes")]
     Delete {
@@ -142,6 +158,18 @@ pub async fn projects(global: &GlobalArgs, command: ProjectsCommand) -> anyhow::
             println!("  org          {}", project.org);
             println!("  deploy hook  {}", project.deploy_hook_url.as_deref().unwrap_or("-"));
             println!("  created      {}", output::when(&project.created_at));
+        }
+        ProjectsCommand::SetHook { project, hook_url } => {
+            let hook = ctx.client.set_deploy_hook(&project, &hook_url).await?;
+            if ctx.json {
+                return output::print_json(&hook);
+            }
+            println!("{} Deployments of {project} are now POSTed to {}", output::check(), hook.url);
+            println!("Signing secret (shown once; check X-Gatepass-Signature with it): {}", hook.secret);
+        }
+        ProjectsCommand::RemoveHook { project } => {
+            ctx.client.delete_deploy_hook(&project).await?;
+            println!("{} Removed the deploy hook of {project}", output::check());
         }
         ProjectsCommand::Delete { project, yes } => {
             confirm(yes, &format!("delete project {project}"))?;
