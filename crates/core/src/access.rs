@@ -60,6 +60,10 @@ pub enum Denied {
     Escalation,
     #[error("only instance admins may do this")]
     NotInstanceAdmin,
+    #[error("only owners grant or remove the owner role")]
+    NotOwner,
+    #[error("introspection needs an org admin credential")]
+    NotAnOrgAdmin,
 }
 
 impl Principal {
@@ -100,6 +104,72 @@ impl Principal {
     /// Whether the principal may see anything in `org` at all.
     pub fn can_enter(&self, org: OrgId) -> Result<(), Denied> {
         self.scopes_in(org).map(|_| ()).ok_or(Denied::OutOfReach)
+    }
+
+    /// Whether the principal may look at `org` itself: members, tokens of
+    /// the org, and instance admins (who run every org).
+    pub fn may_view_org(&self, org: OrgId) -> Result<(), Denied> {
+        if self.is_instance_admin() {
+            return Ok(());
+        }
+        self.can_enter(org)
+    }
+
+    /// Requires `scope` somewhere in `org`: for listings, which a narrower
+    /// credential then sees filtered by [`Principal::sees`].
+    pub fn authorize_listing(&self, scope: Scope, org: OrgId) -> Result<(), Denied> {
+        match self.scopes_in(org) {
+            None => Err(Denied::OutOfReach),
+            Some(scopes) if scopes.allows(scope) => Ok(()),
+            Some(_) => Err(Denied::MissingScope(scope)),
+        }
+    }
+
+    /// Requires an instance admin (creating orgs and users, changing plans).
+    pub fn require_instance_admin(&self) -> Result<(), Denied> {
+        if self.is_instance_admin() {
+            Ok(())
+        } else {
+            Err(Denied::NotInstanceAdmin)
+        }
+    }
+
+    /// Whether the principal may manage members of `org` in a change that
+    /// touches `roles` (the new role and, for an existing member, the old
+    /// one): admins manage members, only owners hand out or take away
+    /// ownership.
+    pub fn may_manage_members(&self, org: OrgId, roles: &[Role]) -> Result<(), Denied> {
+        self.authorize(Scope::Admin, org, Area::Org)?;
+        if roles.contains(&Role::Owner) && self.role_in(org) != Some(Role::Owner) {
+            return Err(Denied::NotOwner);
+        }
+        Ok(())
+    }
+
+    /// Whether the principal may introspect tokens at all: an org-level
+    /// `admin` token, or a user who is an admin of some org. Which tokens it
+    /// may learn about is [`Principal::may_introspect_token_of`].
+    pub fn may_introspect(&self) -> Result<(), Denied> {
+        let admin_somewhere = match self {
+            Principal::Token(token) => token.reach == Reach::Org && token.scopes.allows(Scope::Admin),
+            Principal::User(user) => user.memberships.iter().any(|(_, role)| role.scopes().allows(Scope::Admin)),
+        };
+        if admin_somewhere {
+            Ok(())
+        } else {
+            Err(Denied::NotAnOrgAdmin)
+        }
+    }
+
+    /// Whether an introspection by this principal may report a token of `org` active.
+    pub fn may_introspect_token_of(&self, org: OrgId) -> bool {
+        self.authorize(Scope::Admin, org, Area::Org).is_ok()
+    }
+
+    /// Whether the principal sees `project` of `org` in a project listing:
+    /// as [`Principal::sees`], and instance admins see every org's projects.
+    pub fn sees_project(&self, org: OrgId, project: ProjectId) -> bool {
+        self.is_instance_admin() || self.sees(org, Some(project), None)
     }
 
     /// The one scope check: may this principal do `scope` in `area` of `org`?
@@ -238,6 +308,39 @@ mod tests {
         );
         assert!(user(org, Role::Admin).may_issue(org, Reach::Org, Scopes::all()).is_ok());
         assert_eq!(member.authorize(Scope::Read, OrgId::generate(), Area::Org), Err(Denied::OutOfReach));
+    }
+
+    #[test]
+    fn only_owners_touch_the_owner_role() {
+        let org = OrgId::generate();
+        assert!(user(org, Role::Admin).may_manage_members(org, &[Role::Member]).is_ok());
+        assert_eq!(user(org, Role::Admin).may_manage_members(org, &[Role::Owner]), Err(Denied::NotOwner));
+        assert!(user(org, Role::Owner).may_manage_members(org, &[Role::Owner, Role::Admin]).is_ok());
+        assert_eq!(
+            user(org, Role::Member).may_manage_members(org, &[Role::Member]),
+            Err(Denied::MissingScope(Scope::Admin))
+        );
+    }
+
+    #[test]
+    fn introspection_needs_an_org_admin() {
+        let org = OrgId::generate();
+        assert!(token(org, Reach::Org, "admin").may_introspect().is_ok());
+        assert!(token(org, Reach::Project(ProjectId::generate()), "admin").may_introspect().is_err());
+        assert!(token(org, Reach::Org, "read,deploy").may_introspect().is_err());
+        assert!(user(org, Role::Admin).may_introspect().is_ok());
+        assert!(user(org, Role::Member).may_introspect().is_err());
+        assert!(user(org, Role::Admin).may_introspect_token_of(org));
+        assert!(!user(org, Role::Admin).may_introspect_token_of(OrgId::generate()));
+    }
+
+    #[test]
+    fn listings_need_the_scope_somewhere_in_the_org() {
+        let org = OrgId::generate();
+        let reader = token(org, Reach::Project(ProjectId::generate()), "read");
+        assert!(reader.authorize_listing(Scope::Read, org).is_ok());
+        assert_eq!(reader.authorize_listing(Scope::Admin, org), Err(Denied::MissingScope(Scope::Admin)));
+        assert_eq!(reader.authorize_listing(Scope::Read, OrgId::generate()), Err(Denied::OutOfReach));
     }
 
     #[test]

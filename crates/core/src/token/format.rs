@@ -12,6 +12,9 @@ use crate::base62;
 // lengths below. Changing any of them silently breaks every token in the wild.
 const DEPLOY_PREFIX: &str = "gpd_";
 const ORG_PREFIX: &str = "gpo_";
+/// Login session credentials (`gps_` + 40 base62): not deployment tokens,
+/// but clients tell the two apart by this prefix.
+pub const SESSION_PREFIX: &str = "gps_";
 const PREFIX_LEN: usize = 4;
 const RANDOM_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
