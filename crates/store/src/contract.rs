@@ -9,10 +9,16 @@ use gatepass_core::plan::Plan;
 use gatepass_core::reach::Reach;
 use gatepass_core::role::Role;
 use gatepass_core::scope::{Scope, Scopes};
-use gatepass_core::token::{PlainToken, TokenKind, TokenSalt};
+use gatepass_core::token::{PlainToken, TokenDigest, TokenKind, TokenSalt, TokenStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::*;
+
+/// Whether `digest` opens `record` at `at`, by the core's rules.
+fn opens(record: &TokenRecord, digest: &TokenDigest, at: OffsetDateTime) -> bool {
+    let status = TokenStatus::at(record.revoked_at, record.expires_at, at);
+    record.secrets().accept(status, digest, at)
+}
 
 /// Generates one `#[tokio::test]` per contract check for a backend.
 #[macro_export]
@@ -37,6 +43,15 @@ macro_rules! store_contract_tests {
             stale_hook_deliveries_are_claimed_once,
             audit_events_list_per_org,
             settings_round_trip,
+            every_org_is_listed,
+            projects_are_listed_per_org_and_found_by_slug_across_orgs,
+            a_project_update_saves_its_name_and_deploy_hook,
+            environments_are_found_by_id_and_by_name_within_their_project,
+            deleting_an_environment_revokes_only_the_tokens_that_reach_it,
+            branch_rules_are_unique_per_project_and_deleted_per_project,
+            count_tokens_counts_every_token_revoked_or_not,
+            a_revocation_reaches_the_change_feed_of_a_backend_that_has_one,
+            ping_answers,
         );
     };
     (@each $make_store:expr; $($name:ident),* $(,)?) => {
@@ -91,6 +106,13 @@ async fn project(store: &SharedStore, org: &Org, slug: &str) -> Project {
     };
     store.create_project(&project).await.unwrap();
     project
+}
+
+async fn environment(store: &SharedStore, project: &Project, name: &str) -> Environment {
+    let environment =
+        Environment { id: EnvironmentId::generate(), project_id: project.id, name: name.into(), created_at: now() };
+    store.create_environment(&environment).await.unwrap();
+    environment
 }
 
 fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainToken) {
@@ -205,7 +227,7 @@ pub async fn tokens_are_found_by_digest_only(store: SharedStore) {
     assert_eq!(found.id, token.id);
     assert_eq!(found.reach, Reach::Project(project.id));
     assert_eq!(found.preview, plain.preview());
-    assert!(found.accepts(&token.digest, now()));
+    assert!(opens(&found, &token.digest, now()));
     let stranger = PlainToken::generate(TokenKind::Deploy);
     assert_eq!(store.find_token_by_digest(&salt().digest(stranger.expose_secret())).await.unwrap(), None);
 }
@@ -272,9 +294,9 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
     assert_eq!(by_old.id, token.id);
     assert_eq!(by_new.id, token.id);
     assert_eq!(by_new.preview, new_plain.preview());
-    assert!(by_old.accepts(&old_digest, at + Duration::minutes(59)));
-    assert!(!by_old.accepts(&old_digest, at + Duration::hours(1)));
-    assert!(by_new.accepts(&rotation.digest, at + Duration::hours(2)));
+    assert!(opens(&by_old, &old_digest, at + Duration::minutes(59)));
+    assert!(!opens(&by_old, &old_digest, at + Duration::hours(1)));
+    assert!(opens(&by_new, &rotation.digest, at + Duration::hours(2)));
 
     // A second rotation without grace drops the first secret at once.
     let third = PlainToken::generate(TokenKind::Org);
@@ -288,7 +310,7 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
     assert_eq!(store.find_token_by_digest(&old_digest).await.unwrap(), None);
     assert_eq!(store.find_token_by_digest(&rotation.digest).await.unwrap(), None);
     let by_third = store.find_token_by_digest(&immediate.digest).await.unwrap().unwrap();
-    assert!(by_third.accepts(&immediate.digest, at));
+    assert!(opens(&by_third, &immediate.digest, at));
 }
 
 pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
@@ -360,7 +382,7 @@ pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
     assert!(store.delete_project(web.id, now()).await.unwrap());
     assert_eq!(store.find_project(web.id).await.unwrap(), None);
     let record = store.find_token(token.id).await.unwrap().unwrap();
-    assert_eq!(record.status(now()), TokenStatus::Revoked);
+    assert_eq!(TokenStatus::at(record.revoked_at, record.expires_at, now()), TokenStatus::Revoked);
 }
 
 pub async fn deployments_list_newest_first(store: SharedStore) {
@@ -489,4 +511,250 @@ pub async fn settings_round_trip(store: SharedStore) {
     store.put_setting("salt_fingerprint", "abc").await.unwrap();
     store.put_setting("salt_fingerprint", "def").await.unwrap();
     assert_eq!(store.get_setting("salt_fingerprint").await.unwrap(), Some("def".into()));
+}
+
+pub async fn every_org_is_listed(store: SharedStore) {
+    assert!(store.list_orgs().await.unwrap().is_empty());
+    let (zeta, _) = org(&store, "zeta", Plan::Free).await;
+    let (acme, _) = org(&store, "acme", Plan::Pro).await;
+    let (orphan, owner) = org(&store, "orphan", Plan::Team).await;
+    // An org nobody belongs to any more is listed too: this is the instance
+    // admins' view, not a user's.
+    assert!(store.remove_member(orphan.id, owner.id).await.unwrap());
+    assert!(store.list_members(orphan.id).await.unwrap().is_empty());
+    let mut listed = store.list_orgs().await.unwrap();
+    listed.sort_by(|a, b| a.slug.cmp(&b.slug));
+    assert_eq!(listed, vec![acme, orphan, zeta], "every org, whole");
+}
+
+pub async fn projects_are_listed_per_org_and_found_by_slug_across_orgs(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let (other, _) = org(&store, "other", Plan::Free).await;
+    let (empty, _) = org(&store, "empty", Plan::Free).await;
+    let acme_web = project(&store, &acme, "web").await;
+    let acme_api = project(&store, &acme, "api").await;
+    // Slugs are unique per org only: another org may take the same one.
+    let other_web = project(&store, &other, "web").await;
+    let taken = Project { id: ProjectId::generate(), name: "Web again".into(), ..acme_web.clone() };
+    assert!(matches!(store.create_project(&taken).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_project(taken.id).await.unwrap(), None);
+
+    let by_id = |mut projects: Vec<Project>| {
+        projects.sort_by_key(|p| p.id);
+        projects
+    };
+    assert_eq!(by_id(store.list_projects(acme.id).await.unwrap()), by_id(vec![acme_web.clone(), acme_api.clone()]));
+    assert_eq!(store.list_projects(other.id).await.unwrap(), vec![other_web.clone()]);
+    assert!(store.list_projects(empty.id).await.unwrap().is_empty());
+    assert!(store.list_projects(OrgId::generate()).await.unwrap().is_empty());
+
+    assert_eq!(
+        by_id(store.find_projects_by_slug("web").await.unwrap()),
+        by_id(vec![acme_web, other_web]),
+        "a slug finds its projects in every org"
+    );
+    assert_eq!(store.find_projects_by_slug("api").await.unwrap(), vec![acme_api]);
+    assert!(store.find_projects_by_slug("nope").await.unwrap().is_empty());
+}
+
+pub async fn a_project_update_saves_its_name_and_deploy_hook(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let web = project(&store, &acme, "web").await;
+    let api = project(&store, &acme, "api").await;
+
+    let hooked = Project {
+        name: "Web App".into(),
+        deploy_hook: Some(DeployHook { url: "https://ci.example.test/hook".into(), secret: "s3cret".into() }),
+        ..web.clone()
+    };
+    assert!(store.update_project(&hooked).await.unwrap());
+    assert_eq!(store.find_project(web.id).await.unwrap(), Some(hooked.clone()));
+
+    let moved = Project {
+        deploy_hook: Some(DeployHook { url: "https://ci.example.test/other".into(), secret: "n3w".into() }),
+        ..hooked.clone()
+    };
+    assert!(store.update_project(&moved).await.unwrap());
+    assert_eq!(store.find_project(web.id).await.unwrap(), Some(moved.clone()));
+
+    let unhooked = Project { name: "Web".into(), deploy_hook: None, ..moved };
+    assert!(store.update_project(&unhooked).await.unwrap());
+    assert_eq!(store.find_project(web.id).await.unwrap(), Some(unhooked), "the hook is cleared");
+    assert_eq!(store.find_project(api.id).await.unwrap(), Some(api), "other projects are left alone");
+
+    let stranger = Project { id: ProjectId::generate(), slug: "ghost".into(), ..hooked };
+    assert!(!store.update_project(&stranger).await.unwrap(), "an unknown project is not updated");
+    assert_eq!(store.find_project(stranger.id).await.unwrap(), None, "nor created");
+}
+
+pub async fn environments_are_found_by_id_and_by_name_within_their_project(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let web = project(&store, &acme, "web").await;
+    let api = project(&store, &acme, "api").await;
+    let empty = project(&store, &acme, "empty").await;
+    let web_production = environment(&store, &web, "production").await;
+    let web_staging = environment(&store, &web, "staging").await;
+    // Names are unique per project only.
+    let api_production = environment(&store, &api, "production").await;
+    let taken = Environment { id: EnvironmentId::generate(), ..web_production.clone() };
+    assert!(matches!(store.create_environment(&taken).await, Err(StoreError::Conflict(_))));
+
+    assert_eq!(store.find_environment(web_staging.id).await.unwrap(), Some(web_staging.clone()));
+    assert_eq!(store.find_environment(api_production.id).await.unwrap(), Some(api_production.clone()));
+    assert_eq!(store.find_environment(taken.id).await.unwrap(), None);
+
+    assert_eq!(store.find_environment_by_name(web.id, "production").await.unwrap(), Some(web_production.clone()));
+    assert_eq!(store.find_environment_by_name(api.id, "production").await.unwrap(), Some(api_production.clone()));
+    assert_eq!(store.find_environment_by_name(api.id, "staging").await.unwrap(), None, "scoped to its project");
+    assert_eq!(store.find_environment_by_name(web.id, "nope").await.unwrap(), None);
+    assert_eq!(store.find_environment_by_name(ProjectId::generate(), "production").await.unwrap(), None);
+
+    let by_id = |mut environments: Vec<Environment>| {
+        environments.sort_by_key(|e| e.id);
+        environments
+    };
+    assert_eq!(by_id(store.list_environments(web.id).await.unwrap()), by_id(vec![web_production, web_staging]));
+    assert_eq!(store.list_environments(api.id).await.unwrap(), vec![api_production]);
+    assert!(store.list_environments(empty.id).await.unwrap().is_empty());
+    assert!(store.list_environments(ProjectId::generate()).await.unwrap().is_empty());
+}
+
+pub async fn deleting_an_environment_revokes_only_the_tokens_that_reach_it(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Team).await;
+    let web = project(&store, &acme, "web").await;
+    let production = environment(&store, &web, "production").await;
+    let staging = environment(&store, &web, "staging").await;
+    let start = now() - Duration::minutes(10);
+    let (org_token, _) = new_token(&acme, Reach::Org, start);
+    let (project_token, _) = new_token(&acme, Reach::Project(web.id), start);
+    let (production_token, _) = new_token(&acme, Reach::Environment(web.id, production.id), start);
+    let (staging_token, _) = new_token(&acme, Reach::Environment(web.id, staging.id), start);
+    for token in [&org_token, &project_token, &production_token, &staging_token] {
+        store.insert_token(token).await.unwrap();
+    }
+
+    let at = now();
+    assert!(!store.delete_environment(EnvironmentId::generate(), at).await.unwrap(), "unknown environment");
+    assert!(store.delete_environment(production.id, at).await.unwrap());
+    assert_eq!(store.find_environment(production.id).await.unwrap(), None);
+    assert_eq!(store.find_environment_by_name(web.id, "production").await.unwrap(), None);
+    assert_eq!(store.list_environments(web.id).await.unwrap(), vec![staging.clone()]);
+    assert_eq!(store.find_project(web.id).await.unwrap(), Some(web), "the project stays");
+
+    // The token record outlives its environment, revoked at the deletion.
+    let revoked = store.find_token(production_token.id).await.unwrap().expect("the record is kept");
+    assert_eq!(revoked.revoked_at, Some(at));
+    assert!(!opens(&revoked, &production_token.digest, at));
+    // Tokens that reach further than the deleted environment stay usable.
+    for token in [&org_token, &project_token, &staging_token] {
+        let record = store.find_token(token.id).await.unwrap().unwrap();
+        assert_eq!(record.revoked_at, None, "{:?} reaches more than the deleted environment", record.reach);
+        assert!(opens(&record, &token.digest, at));
+    }
+    assert_eq!(store.count_active_tokens(acme.id, at).await.unwrap(), 3);
+
+    assert!(!store.delete_environment(production.id, at).await.unwrap(), "deleted already");
+    assert_eq!(store.find_environment(staging.id).await.unwrap(), Some(staging));
+}
+
+pub async fn branch_rules_are_unique_per_project_and_deleted_per_project(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let web = project(&store, &acme, "web").await;
+    let api = project(&store, &acme, "api").await;
+    let rule = |project: &Project, pattern: &str| BranchRule {
+        id: BranchRuleId::generate(),
+        project_id: project.id,
+        pattern: pattern.into(),
+        created_at: now(),
+    };
+    let web_main = rule(&web, "main");
+    let web_release = rule(&web, "release/*");
+    let api_main = rule(&api, "main");
+    for rule in [&web_main, &web_release, &api_main] {
+        store.add_branch_rule(rule).await.unwrap();
+    }
+    let again = rule(&web, "main");
+    assert!(matches!(store.add_branch_rule(&again).await, Err(StoreError::Conflict(_))));
+
+    let by_id = |mut rules: Vec<BranchRule>| {
+        rules.sort_by_key(|r| r.id);
+        rules
+    };
+    assert_eq!(
+        by_id(store.list_branch_rules(web.id).await.unwrap()),
+        by_id(vec![web_main.clone(), web_release.clone()])
+    );
+    assert_eq!(store.list_branch_rules(api.id).await.unwrap(), vec![api_main.clone()]);
+    assert!(store.list_branch_rules(ProjectId::generate()).await.unwrap().is_empty());
+
+    assert!(!store.delete_branch_rule(api.id, web_main.id).await.unwrap(), "the rule is not api's");
+    assert_eq!(store.list_branch_rules(web.id).await.unwrap().len(), 2, "so it stays");
+    assert!(!store.delete_branch_rule(web.id, BranchRuleId::generate()).await.unwrap());
+    assert!(store.delete_branch_rule(web.id, web_main.id).await.unwrap());
+    assert!(!store.delete_branch_rule(web.id, web_main.id).await.unwrap(), "deleted already");
+    assert_eq!(store.list_branch_rules(web.id).await.unwrap(), vec![web_release]);
+    assert_eq!(store.list_branch_rules(api.id).await.unwrap(), vec![api_main], "api's own `main` stays");
+
+    // Once deleted, the pattern is free again.
+    store.add_branch_rule(&again).await.unwrap();
+    assert!(store.list_branch_rules(web.id).await.unwrap().contains(&again));
+}
+
+pub async fn count_tokens_counts_every_token_revoked_or_not(store: SharedStore) {
+    assert_eq!(store.count_tokens().await.unwrap(), 0);
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let (other, _) = org(&store, "other", Plan::Free).await;
+    let start = now() - Duration::hours(1);
+    let (active, _) = new_token(&acme, Reach::Org, start);
+    let (revoked, _) = new_token(&acme, Reach::Org, start);
+    let (mut expired, _) = new_token(&acme, Reach::Org, start);
+    expired.expires_at = Some(start + Duration::minutes(1));
+    let (elsewhere, _) = new_token(&other, Reach::Org, start);
+    for token in [&active, &revoked, &expired, &elsewhere] {
+        store.insert_token(token).await.unwrap();
+    }
+    assert!(store.revoke_token(revoked.id, now()).await.unwrap());
+
+    assert_eq!(store.count_tokens().await.unwrap(), 4, "every org's, active, revoked and expired alike");
+    assert_eq!(store.count_active_tokens(acme.id, now()).await.unwrap(), 1);
+    assert!(store.delete_token(revoked.id).await.unwrap());
+    assert_eq!(store.count_tokens().await.unwrap(), 3, "a deleted token is gone");
+}
+
+/// Far above the milliseconds a notification takes, far below a hung test.
+const DELIVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub async fn a_revocation_reaches_the_change_feed_of_a_backend_that_has_one(store: SharedStore) {
+    let feed = store.subscribe_token_changes().await.unwrap();
+    let mut changes = match (store.backend(), feed) {
+        // A single node: its own invalidations are all there is.
+        ("sqlite", None) => return,
+        ("sqlite", Some(_)) => panic!("embedded SQLite serves one node and has no feed"),
+        ("postgres", None) => panic!("PostgreSQL is shared by nodes and must announce changes"),
+        (_, None) => return,
+        (_, Some(changes)) => changes,
+    };
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let (token, _) = new_token(&acme, Reach::Org, now());
+    store.insert_token(&token).await.unwrap();
+    assert!(store.revoke_token(token.id, now()).await.unwrap());
+
+    let heard = tokio::time::timeout(DELIVERY, async {
+        loop {
+            match changes.recv().await.expect("the feed is still open") {
+                TokenChange::Token(id) if id == token.id => return,
+                // A reconnect may announce that everything may have changed.
+                TokenChange::All => continue,
+                TokenChange::Token(other) => panic!("{other} changed, but only {} was touched", token.id),
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the revocation of {} was not announced within {DELIVERY:?}", token.id);
+}
+
+pub async fn ping_answers(store: SharedStore) {
+    let answer = tokio::time::timeout(DELIVERY, store.ping()).await.expect("a ping answers promptly");
+    answer.unwrap();
+    assert!(matches!(store.backend(), "sqlite" | "postgres"), "unexpected backend name {:?}", store.backend());
 }

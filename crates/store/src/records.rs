@@ -51,7 +51,7 @@ pub struct Environment {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -59,6 +59,18 @@ pub struct User {
     pub password_hash: String,
     pub instance_admin: bool,
     pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("password_hash", &"<redacted>")
+            .field("instance_admin", &self.instance_admin)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +150,16 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+impl TokenRecord {
+    /// The secrets that open this token, for [`gatepass_core::token::TokenSecrets::accept`].
+    pub fn secrets(&self) -> gatepass_core::token::TokenSecrets<'_> {
+        gatepass_core::token::TokenSecrets {
+            current: &self.digest,
+            previous: self.previous_digest.as_ref().zip(self.previous_valid_until),
+        }
+    }
+}
+
 impl From<NewToken> for TokenRecord {
     /// The record exactly as `insert_token` stores it.
     fn from(new: NewToken) -> Self {
@@ -157,51 +179,6 @@ impl From<NewToken> for TokenRecord {
             last_used_at: None,
             expires_at: new.expires_at,
             revoked_at: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl TokenStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenStatus::Active => "active",
-            TokenStatus::Expired => "expired",
-            TokenStatus::Revoked => "revoked",
-        }
-    }
-}
-
-impl TokenRecord {
-    pub fn status(&self, now: OffsetDateTime) -> TokenStatus {
-        if self.revoked_at.is_some() {
-            TokenStatus::Revoked
-        } else if gatepass_core::expiry::is_expired(self.expires_at, now) {
-            TokenStatus::Expired
-        } else {
-            TokenStatus::Active
-        }
-    }
-
-    /// Whether `digest` opens this token at `now`: the current secret, or the
-    /// previous one during a rotation's grace period. Constant-time compares.
-    pub fn accepts(&self, digest: &TokenDigest, now: OffsetDateTime) -> bool {
-        if self.status(now) != TokenStatus::Active {
-            return false;
-        }
-        if self.digest == *digest {
-            return true;
-        }
-        match (self.previous_digest, self.previous_valid_until) {
-            (Some(previous), Some(until)) => previous == *digest && now < until,
-            _ => false,
         }
     }
 }
