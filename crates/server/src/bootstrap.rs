@@ -1,44 +1,12 @@
-//! Start-up chores: the salt fingerprint check, the first admin, demo data.
+//! Start-up chores: the first admin and demo data.
 
 use gatepass_core::id::{EnvironmentId, OrgId, ProjectId, UserId};
 use gatepass_core::name::Email;
 use gatepass_core::plan::Plan;
-use gatepass_core::token::{SaltError, TokenSalt};
 use gatepass_store::{Environment, Org, Project, Store, StoreError, User};
 use time::OffsetDateTime;
 
 use crate::auth::password;
-use crate::state::SaltStatus;
-
-const SALT_FINGERPRINT_KEY: &str = "token_salt_fingerprint";
-
-/// Compares the salt with the one the stored tokens were made with. A change
-/// is logged loudly (and shown on `/readyz`); with no tokens yet the new
-/// fingerprint is simply recorded.
-pub async fn check_salt(store: &dyn Store, salt: &Result<TokenSalt, SaltError>) -> Result<SaltStatus, StoreError> {
-    let salt = match salt {
-        Ok(salt) => salt,
-        Err(err) => {
-            tracing::warn!("{err}");
-            return Ok(SaltStatus::Missing);
-        }
-    };
-    let fingerprint = salt.fingerprint();
-    match store.get_setting(SALT_FINGERPRINT_KEY).await? {
-        Some(stored) if stored == fingerprint => Ok(SaltStatus::Configured),
-        Some(_) if store.count_tokens().await? > 0 => {
-            tracing::error!(
-                "ML_DEPLOYMENT_TOKEN_SALT has changed since the stored tokens were issued: NONE of them will verify. \
-                 Restore the previous salt, or rotate every token. /readyz reports this until then."
-            );
-            Ok(SaltStatus::Changed)
-        }
-        _ => {
-            store.put_setting(SALT_FINGERPRINT_KEY, &fingerprint).await?;
-            Ok(SaltStatus::Configured)
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -16,7 +16,8 @@ impl Clock {
     pub fn now(&self) -> OffsetDateTime {
         let offset = self.offset_millis.load(Ordering::Relaxed);
         let now = OffsetDateTime::now_utc() + Duration::milliseconds(offset);
-        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).expect("valid nanosecond")
+        // Whole milliseconds are always a valid nanosecond count.
+        now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000).unwrap_or(now)
     }
 
     /// Moves this clock forward (tests only; the real server never calls it).

@@ -1,24 +1,31 @@
-//! The gatepass HTTP server: the REST API ([`api`]), authentication
-//! ([`auth`]), the token lifecycle ([`tokens`]) and verify path ([`verify`]),
-//! and the wiring that starts it all ([`server`]).
+//! The gatepass HTTP server.
+//!
+//! - [`service`]: what gatepass does — tokens, projects, orgs, members,
+//!   deployments, sessions, audit — on behalf of a caller;
+//! - [`verify`]: the verifier and its cache (the hot path);
+//! - [`api`] (JSON + OpenAPI) and [`web`] (the dashboard): thin adapters over
+//!   the service, never importing each other;
+//! - [`auth`] and [`rate_limit`]: who is calling, and failed attempts;
+//! - [`outbox`]: durable deliveries (the deploy hook);
+//! - [`server`]: the wiring that starts and stops it all.
 
 pub mod api;
-pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
-pub mod error;
-pub mod hooks;
-pub mod labels;
 pub mod last_used;
+pub mod limits;
 pub mod metrics;
-pub mod project_setup;
+pub mod outbox;
+pub mod problem;
 pub mod rate_limit;
+pub mod salt;
 pub mod server;
+pub mod service;
 pub mod state;
-pub mod tokens;
 pub mod verify;
+pub mod views;
 pub mod web;
 
 pub use config::{DatabaseConfig, ServerConfig};

@@ -11,18 +11,16 @@ use gatepass_store_sqlite::SqliteStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
-use crate::bootstrap::check_salt;
 use crate::clock::Clock;
 use crate::config::{DatabaseConfig, ServerConfig};
-use crate::hooks::HookSender;
 use crate::last_used::{spawn_flusher, LastUsed};
+use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
+use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
 use crate::rate_limit::FailureLimiter;
+use crate::salt::check_salt;
 use crate::state::{AppState, Shared};
-use crate::verify::TokenVerifier;
-
-/// Request bodies larger than this get 413: nothing we accept is near it.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::verify::{spawn_change_listener, TokenVerifier};
 
 /// Opens the configured backend, running migrations.
 pub async fn open_store(database: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -85,7 +83,12 @@ impl RunningServer {
             shutdown_rx.clone(),
         );
         let state = AppState::new(Shared {
-            verifier: TokenVerifier::new(config.salt.clone(), store.clone(), last_used.clone(), metrics.clone()),
+            verifier: Arc::new(TokenVerifier::new(
+                config.salt.clone(),
+                store.clone(),
+                last_used.clone(),
+                metrics.clone(),
+            )),
             limiter: FailureLimiter::new(config.auth_failures_per_minute),
             clock: Arc::new(Clock::default()),
             hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),
@@ -96,14 +99,14 @@ impl RunningServer {
             store,
             config,
         });
-        let hook_sweeper = crate::hooks::spawn_stale_delivery_sweeper(
+        let hook_sweeper = spawn_stale_delivery_sweeper(
             state.hooks.clone(),
             state.clock.clone(),
             state.config.hook_sweep_interval,
             shutdown_rx.clone(),
         );
         if let Some(changes) = state.store.subscribe_token_changes().await? {
-            crate::verify::spawn_change_listener(state.clone(), changes);
+            spawn_change_listener(state.verifier.clone(), changes);
         }
         let listener = tokio::net::TcpListener::bind(state.config.listen)
             .await

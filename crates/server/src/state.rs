@@ -6,32 +6,13 @@ use gatepass_store::Store;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::hooks::HookSender;
-use crate::labels::LabelCache;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
+use crate::outbox::deploy_hook::HookSender;
 use crate::rate_limit::FailureLimiter;
+use crate::salt::SaltStatus;
+use crate::service::labels::LabelCache;
 use crate::verify::TokenVerifier;
-
-/// The salt's relation to the tokens in the database, checked at start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SaltStatus {
-    Configured,
-    Missing,
-    /// The salt differs from the one the stored tokens were made with: none
-    /// of them can verify.
-    Changed,
-}
-
-impl SaltStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SaltStatus::Configured => "configured",
-            SaltStatus::Missing => "missing",
-            SaltStatus::Changed => "changed",
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -39,7 +20,7 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub config: ServerConfig,
     pub store: Arc<dyn Store>,
-    pub verifier: TokenVerifier,
+    pub verifier: Arc<TokenVerifier>,
     pub limiter: FailureLimiter,
     pub clock: Arc<Clock>,
     pub metrics: Arc<Metrics>,

@@ -1,5 +1,6 @@
-//! The JSON shapes the API answers with. Never a plaintext token, digest,
-//! password hash or hook secret, except the one-time fields named so.
+//! The JSON shapes gatepass answers with and sends: API bodies and the
+//! events its hooks deliver. Never a plaintext token, digest, password hash
+//! or hook secret, except the one-time fields named so.
 
 use gatepass_store::*;
 use serde::Serialize;
@@ -25,6 +26,12 @@ pub struct UsageView {
     pub active_tokens: u64,
     /// `null` when the plan is unlimited.
     pub token_limit: Option<u32>,
+}
+
+impl From<crate::service::orgs::Usage> for UsageView {
+    fn from(usage: crate::service::orgs::Usage) -> Self {
+        UsageView { active_tokens: usage.active_tokens, token_limit: usage.token_limit }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -209,7 +216,7 @@ impl TokenView {
             rotated_at: record.rotated_at,
             previous_secret_valid_until: record.previous_valid_until.filter(|until| *until > now),
             revoked_at: record.revoked_at,
-            status: record.status(now).as_str().into(),
+            status: crate::service::tokens::status(record, now).as_str().into(),
         }
     }
 }

@@ -24,7 +24,7 @@ async fn a_token_acts_only_inside_its_level_and_scopes() {
 
     let production_only =
         fx.admin.create_token(&fx.org.id, &token(&["deploy"], Some("web"), Some("production"))).await.unwrap();
-    let ci = server.client(&production_only.token);
+    let ci = server.client(production_only.token.expose_secret());
     ci.deploy("web", &deploy_request("production", "main")).await.unwrap();
     assert_problem(ci.deploy("web", &deploy_request("staging", "main")).await, 404, "not-found");
     assert_problem(ci.deploy(&api.id, &deploy_request("production", "main")).await, 404, "not-found");
@@ -33,7 +33,7 @@ async fn a_token_acts_only_inside_its_level_and_scopes() {
     assert_problem(ci.delete_project("web").await, 404, "not-found");
 
     let reader = fx.admin.create_token(&fx.org.id, &token(&["read"], Some("web"), None)).await.unwrap();
-    let reader = server.client(&reader.token);
+    let reader = server.client(reader.token.expose_secret());
     assert_problem(reader.deploy("web", &deploy_request("production", "main")).await, 403, "forbidden");
     let visible = reader.list_tokens(&fx.org.id, false).await.unwrap();
     assert!(visible.iter().all(|t| t.project.as_deref() == Some(fx.project.id.as_str())), "only web's tokens");
@@ -46,7 +46,7 @@ async fn no_token_can_mint_a_wider_or_stronger_token() {
     let server = TestServer::start().await;
     let fx = server.fixture("pro").await;
     let project_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], Some("web"), None)).await.unwrap();
-    let project_admin = server.client(&project_admin.token);
+    let project_admin = server.client(project_admin.token.expose_secret());
     // Within its project: fine.
     let child =
         project_admin.create_token(&fx.org.id, &token(&["deploy"], Some("web"), Some("staging"))).await.unwrap();
@@ -55,13 +55,13 @@ async fn no_token_can_mint_a_wider_or_stronger_token() {
     assert_problem(project_admin.create_token(&fx.org.id, &token(&["deploy"], None, None)).await, 404, "not-found");
 
     let deployer = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], None, None)).await.unwrap();
-    let deployer = server.client(&deployer.token);
+    let deployer = server.client(deployer.token.expose_secret());
     assert_problem(deployer.create_token(&fx.org.id, &token(&["deploy"], Some("web"), None)).await, 403, "forbidden");
     assert_problem(deployer.revoke_token(&fx.org.id, &child.metadata.id).await, 403, "forbidden");
 
     // An admin token with a narrow scope set cannot hand out more.
     let org_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
-    let org_admin = server.client(&org_admin.token);
+    let org_admin = server.client(org_admin.token.expose_secret());
     org_admin.create_token(&fx.org.id, &token(&["deploy", "read", "delete"], None, None)).await.unwrap();
 }
 
@@ -101,13 +101,13 @@ async fn nothing_crosses_between_orgs() {
         .unwrap();
 
     let acme_admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
-    let acme = server.client(&acme_admin.token);
+    let acme = server.client(acme_admin.token.expose_secret());
     assert_problem(acme.list_tokens(&other.id, false).await, 404, "not-found");
     assert_problem(acme.get_token(&other.id, &other_token.metadata.id).await, 404, "not-found");
     assert_problem(acme.get_token(&fx.org.id, &other_token.metadata.id).await, 404, "not-found");
     assert_problem(acme.deploy(&other_project.id, &deploy_request("production", "main")).await, 404, "not-found");
     assert_problem(acme.create_token(&other.id, &CreateToken::default()).await, 404, "not-found");
-    let introspected = acme.introspect(&other_token.token).await.unwrap();
+    let introspected = acme.introspect(other_token.token.expose_secret()).await.unwrap();
     assert_eq!(introspected, serde_json::json!({ "active": false }));
     let member = server.member(&fx, "dev@example.test", "member").await;
     assert_problem(member.get_org(&other.id).await, 404, "not-found");
@@ -126,12 +126,17 @@ async fn every_401_looks_the_same() {
         .unwrap();
     server.server.state.clock.advance(time::Duration::hours(2));
     let valid = fx.admin.create_token(&fx.org.id, &CreateToken::default()).await.unwrap();
-    let mut unknown = valid.token.clone();
+    let mut unknown = valid.token.expose_secret().to_string();
     unknown.replace_range(4..10, "AAAAAA");
     let mut bodies = Vec::new();
-    for credential in
-        [revoked.token.as_str(), expiring.token.as_str(), &unknown, "gpd_short", "not a token", "gps_nosuchsession"]
-    {
+    for credential in [
+        revoked.token.expose_secret(),
+        expiring.token.expose_secret(),
+        &unknown,
+        "gpd_short",
+        "not a token",
+        "gps_nosuchsession",
+    ] {
         let response = server.client(credential).raw(reqwest::Method::GET, "/v1/token", None::<&()>).await.unwrap();
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"gatepass\"");
@@ -156,9 +161,9 @@ async fn repeated_failures_from_one_address_get_429_with_retry_after() {
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
     // The whole address is blocked, whatever it sends, until the window ends.
-    assert_problem(server.client(&valid.token).whoami_token().await, 429, "rate-limited");
+    assert_problem(server.client(valid.token.expose_secret()).whoami_token().await, 429, "rate-limited");
     server.server.state.clock.advance(time::Duration::seconds(61));
-    server.client(&valid.token).whoami_token().await.unwrap();
+    server.client(valid.token.expose_secret()).whoami_token().await.unwrap();
 }
 
 #[tokio::test]
@@ -167,14 +172,18 @@ async fn introspection_needs_an_org_admin_and_describes_active_tokens() {
     let fx = server.fixture("free").await;
     let deploy = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], Some("web"), None)).await.unwrap();
     let admin = fx.admin.create_token(&fx.org.id, &token(&["admin"], None, None)).await.unwrap();
-    let service = server.client(&admin.token);
-    let answer = service.introspect(&deploy.token).await.unwrap();
+    let service = server.client(admin.token.expose_secret());
+    let answer = service.introspect(deploy.token.expose_secret()).await.unwrap();
     assert_eq!(answer["active"], true);
     assert_eq!(answer["token_id"], deploy.metadata.id.as_str());
     assert_eq!(answer["scope"], "deploy read");
     assert_eq!(answer["level"], "project");
     assert_eq!(service.introspect("gpd_garbage").await.unwrap(), serde_json::json!({ "active": false }));
-    assert_problem(server.client(&deploy.token).introspect(&admin.token).await, 403, "forbidden");
+    assert_problem(
+        server.client(deploy.token.expose_secret()).introspect(admin.token.expose_secret()).await,
+        403,
+        "forbidden",
+    );
 }
 
 #[tokio::test]
@@ -186,14 +195,14 @@ async fn introspection_takes_the_rfc_7662_form_body_too_and_says_which_bodies_it
     let post = |content_type: &'static str, body: String| {
         reqwest::Client::new()
             .post(format!("{}/v1/introspect", server.url()))
-            .bearer_auth(&admin.token)
+            .bearer_auth(admin.token.expose_secret())
             .header("content-type", content_type)
             .body(body)
             .send()
     };
     let form = post(
         "application/x-www-form-urlencoded",
-        format!("token={}&token_type_hint=gatepass_deployment_token", deploy.token),
+        format!("token={}&token_type_hint=gatepass_deployment_token", deploy.token.expose_secret()),
     )
     .await
     .unwrap();
@@ -205,7 +214,7 @@ async fn introspection_takes_the_rfc_7662_form_body_too_and_says_which_bodies_it
     );
 
     for (content_type, body, expected) in [
-        ("text/plain", deploy.token.clone(), "application/x-www-form-urlencoded"),
+        ("text/plain", deploy.token.expose_secret().to_owned(), "application/x-www-form-urlencoded"),
         ("application/x-www-form-urlencoded", "tokn=x".to_owned(), "invalid form body"),
         ("application/json", "{\"token\":".to_owned(), "malformed JSON"),
         ("application/json", "{\"token\":1}".to_owned(), "invalid JSON body"),
@@ -231,7 +240,7 @@ async fn org_admins_rename_their_org_and_a_refused_change_writes_nothing() {
     );
     assert_problem(dev.rename_org(&fx.org.id, "Dev Corp").await, 403, "forbidden");
     let deployer = fx.admin.create_token(&fx.org.id, &token(&["deploy", "read"], None, None)).await.unwrap();
-    assert_problem(server.client(&deployer.token).rename_org("acme", "CI Corp").await, 403, "forbidden");
+    assert_problem(server.client(deployer.token.expose_secret()).rename_org("acme", "CI Corp").await, 403, "forbidden");
     assert_problem(lead.rename_org(&fx.org.id, "  ").await, 422, "invalid-value");
 
     // A rename with a plan change the caller may not make is refused whole.

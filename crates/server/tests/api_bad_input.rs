@@ -33,7 +33,7 @@ async fn post_raw(
 async fn session(server: &TestServer) -> (Fixture, String) {
     let fx = server.fixture("free").await;
     let login = server.anonymous().login(ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-    (fx, login.token)
+    (fx, login.token.expose_secret().to_string())
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn bad_deployments_and_objects_are_explained() {
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
         .await
         .unwrap();
-    let ci = server.client(&token.token);
+    let ci = server.client(token.token.expose_secret());
     let mut request = deploy_request("production", "main");
     request.commit = "not-a-sha!".into();
     let detail = assert_problem(ci.deploy("web", &request).await, 422, "invalid-value");

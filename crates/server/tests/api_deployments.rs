@@ -26,7 +26,7 @@ async fn a_ref_outside_the_branch_rules_is_refused_naming_the_rules() {
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
         .await
         .unwrap();
-    let ci = server.client(&token.token);
+    let ci = server.client(token.token.expose_secret());
     ci.deploy("web", &deploy_request("production", "main")).await.unwrap();
     ci.deploy("web", &deploy_request("production", "refs/heads/release/1.4")).await.unwrap();
     let detail =
@@ -82,7 +82,8 @@ async fn deployments_reach_the_deploy_hook_signed_after_a_retry() {
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
         .await
         .unwrap();
-    let deployment = server.client(&token.token).deploy("web", &deploy_request("production", "main")).await.unwrap();
+    let deployment =
+        server.client(token.token.expose_secret()).deploy("web", &deploy_request("production", "main")).await.unwrap();
     assert_eq!(deployment.hook_status, "pending");
 
     let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
@@ -162,7 +163,8 @@ async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
         .await
         .unwrap();
-    let fresh = server.client(&token.token).deploy("web", &deploy_request("production", "main")).await.unwrap();
+    let fresh =
+        server.client(token.token.expose_secret()).deploy("web", &deploy_request("production", "main")).await.unwrap();
     let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
     assert_eq!(delivery.headers["x-gatepass-delivery"], fresh.id.as_str());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -179,7 +181,7 @@ async fn deleting_a_project_revokes_the_tokens_that_reach_it() {
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
         .await
         .unwrap();
-    let ci = server.client(&token.token);
+    let ci = server.client(token.token.expose_secret());
     ci.whoami_token().await.unwrap();
     fx.admin.delete_project("web").await.unwrap();
     assert_problem(ci.whoami_token().await, 401, "unauthorized");

@@ -54,7 +54,7 @@ async fn a_changed_salt_is_reported_on_readyz() {
     gatepass_server::bootstrap::create_admin(login_store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
     let admin = gatepass_client::Client::new(&first.url(), None);
     let session = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-    let admin = admin.with_credential(&session.token);
+    let admin = admin.with_credential(session.token.expose_secret());
     let org = admin.create_org("Acme", "acme", "free").await.unwrap();
     admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     first.shutdown().await.unwrap();

@@ -23,14 +23,17 @@ async fn a_token_lives_from_creation_to_revocation() {
     let fx = server.fixture("free").await;
 
     let issued = fx.admin.create_token(&fx.org.id, &deploy_token("web", Some("production"))).await.unwrap();
-    assert!(issued.token.starts_with("gpd_") && issued.token.len() == 40);
+    assert!(issued.token.expose_secret().starts_with("gpd_") && issued.token.expose_secret().len() == 40);
     assert!(issued.metadata.id.starts_with("tok_"));
-    assert_eq!(issued.metadata.preview, format!("{}…{}", &issued.token[..8], &issued.token[36..]));
+    assert_eq!(
+        issued.metadata.preview,
+        format!("{}…{}", &issued.token.expose_secret()[..8], &issued.token.expose_secret()[36..])
+    );
     assert_eq!(issued.metadata.level, "environment");
     assert_eq!(issued.metadata.target, "web/production");
     assert_eq!(issued.metadata.created_by.label, ADMIN_EMAIL);
 
-    let ci = server.client(&issued.token);
+    let ci = server.client(issued.token.expose_secret());
     let whoami = ci.whoami_token().await.unwrap();
     assert_eq!(whoami.id, issued.metadata.id);
     assert_eq!(whoami.scopes, ["deploy", "read"]);
@@ -44,16 +47,16 @@ async fn a_token_lives_from_creation_to_revocation() {
     assert_eq!(rotated.metadata.id, issued.metadata.id);
     assert_ne!(rotated.token, issued.token);
     assert!(rotated.metadata.previous_secret_valid_until.is_some());
-    server.client(&rotated.token).whoami_token().await.unwrap();
+    server.client(rotated.token.expose_secret()).whoami_token().await.unwrap();
     ci.whoami_token().await.expect("old secret works during grace");
     server.server.state.clock.advance(Duration::minutes(61));
     assert_problem(ci.whoami_token().await, 401, "unauthorized");
-    server.client(&rotated.token).whoami_token().await.unwrap();
+    server.client(rotated.token.expose_secret()).whoami_token().await.unwrap();
 
     // Rotation without grace: the old secret stops at once.
     let again = fx.admin.rotate_token(&fx.org.id, &issued.metadata.id, None).await.unwrap();
-    assert_problem(server.client(&rotated.token).whoami_token().await, 401, "unauthorized");
-    let current = server.client(&again.token);
+    assert_problem(server.client(rotated.token.expose_secret()).whoami_token().await, 401, "unauthorized");
+    let current = server.client(again.token.expose_secret());
     current.whoami_token().await.unwrap();
 
     // Revocation is seen by the very next request.
@@ -90,8 +93,8 @@ async fn listings_never_contain_the_plaintext() {
         .await
         .unwrap();
     assert!(body.contains(&issued.metadata.preview));
-    assert!(!body.contains(&issued.token));
-    assert!(!body.contains(&issued.token[8..36]));
+    assert!(!body.contains(issued.token.expose_secret()));
+    assert!(!body.contains(&issued.token.expose_secret()[8..36]));
     let project_list = fx.admin.list_project_tokens("web", false).await.unwrap();
     assert_eq!(project_list.len(), 1);
     let one = fx.admin.get_token(&fx.org.id, &issued.metadata.id).await.unwrap();
@@ -104,7 +107,7 @@ async fn expired_tokens_stop_working_and_free_their_place() {
     let fx = server.fixture("free").await;
     let request = CreateToken { expires_in: Some("24h".into()), ..deploy_token("web", None) };
     let issued = fx.admin.create_token(&fx.org.id, &request).await.unwrap();
-    let ci = server.client(&issued.token);
+    let ci = server.client(issued.token.expose_secret());
     ci.whoami_token().await.unwrap();
     server.server.state.clock.advance(Duration::hours(25));
     assert_problem(ci.whoami_token().await, 401, "unauthorized");
@@ -118,7 +121,7 @@ async fn last_used_is_recorded_without_a_write_per_request_and_flushed_in_batche
     let server = TestServer::start().await;
     let fx = server.fixture("free").await;
     let issued = fx.admin.create_token(&fx.org.id, &deploy_token("web", None)).await.unwrap();
-    let ci = server.client(&issued.token);
+    let ci = server.client(issued.token.expose_secret());
     for _ in 0..5 {
         ci.whoami_token().await.unwrap();
     }
@@ -143,11 +146,11 @@ async fn org_tokens_use_their_own_prefix_and_reach_every_project() {
     let fx = server.fixture("pro").await;
     let request = CreateToken { name: Some("Ops".into()), scopes: Some(vec!["deploy".into()]), ..Default::default() };
     let issued = fx.admin.create_token(&fx.org.id, &request).await.unwrap();
-    assert!(issued.token.starts_with("gpo_"));
+    assert!(issued.token.expose_secret().starts_with("gpo_"));
     assert_eq!(issued.metadata.level, "org");
     let api = fx.admin.create_project(&fx.org.id, "API", "api").await.unwrap();
     fx.admin.create_environment(&api.id, "production").await.unwrap();
-    let ops = server.client(&issued.token);
+    let ops = server.client(issued.token.expose_secret());
     ops.deploy("web", &deploy_request("staging", "main")).await.unwrap();
     ops.deploy(&api.id, &deploy_request("production", "main")).await.unwrap();
 }

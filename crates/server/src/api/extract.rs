@@ -3,26 +3,26 @@
 use std::pin::Pin;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::de::{Deserialize, DeserializeOwned};
 
-use crate::error::ApiError;
-use crate::server::MAX_BODY_BYTES;
+use crate::limits::MAX_BODY_BYTES;
+use crate::service::ServiceError;
 
 /// A JSON body. Bad syntax, wrong types, unknown fields and oversized bodies
 /// all become a 4xx problem that says what is wrong.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ServiceError> {
         let body = RawBody::from_request(request, state).await?;
         if body.media_type != MediaType::Json {
-            return Err(ApiError::BadRequest("send the body as JSON with Content-Type: application/json".into()));
+            return Err(ServiceError::BadRequest("send the body as JSON with Content-Type: application/json".into()));
         }
         parse_json(&body.bytes).map(ApiJson)
     }
@@ -32,9 +32,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ServiceError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_rejection(rejection)),
@@ -42,17 +42,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn query_rejection(rejection: QueryRejection) -> ApiError {
-    ApiError::BadRequest(format!("invalid query string: {}", rejection.body_text()))
+fn query_rejection(rejection: QueryRejection) -> ServiceError {
+    ServiceError::BadRequest(format!("invalid query string: {}", rejection.body_text()))
+}
+
+/// Path parameters, with undecodable ones answered as a 400 problem.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ServiceError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ServiceError {
+    ServiceError::BadRequest(format!("invalid path: {}", rejection.body_text()))
 }
 
 /// A JSON body that may be left out entirely (then `T::default()`).
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ServiceError> {
         let has_body =
             request.headers().get(axum::http::header::CONTENT_LENGTH).is_none_or(|length| length.as_bytes() != b"0");
         let has_json_type = request.headers().contains_key(axum::http::header::CONTENT_TYPE);
@@ -103,9 +121,9 @@ impl MediaType {
 }
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ServiceError> {
         let media_type = MediaType::of(request.headers());
         let declared_too_large = request
             .headers()
@@ -113,7 +131,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
             .is_some_and(|length| length > MAX_BODY_BYTES as u64);
         if declared_too_large {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ServiceError::PayloadTooLarge);
         }
         let bytes = read_whole_body(request.into_body(), MAX_BODY_BYTES).await?;
         Ok(RawBody { media_type, bytes })
@@ -123,17 +141,17 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// Reads a body of at most `limit` bytes. A body that arrives in one piece,
 /// as small requests do, is kept as it came, without copying it or
 /// collecting it through a queue.
-async fn read_whole_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+async fn read_whole_body(mut body: Body, limit: usize) -> Result<Bytes, ServiceError> {
     let mut first = Bytes::new();
     let mut joined: Option<Vec<u8>> = None;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|err| ApiError::BadRequest(format!("cannot read the request body: {err}")))?;
+        let frame = frame.map_err(|err| ServiceError::BadRequest(format!("cannot read the request body: {err}")))?;
         let Ok(chunk) = frame.into_data() else {
             continue; // trailers: nothing we accept uses them
         };
         let read_so_far = joined.as_ref().map_or(first.len(), Vec::len);
         if read_so_far + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ServiceError::PayloadTooLarge);
         }
         match &mut joined {
             Some(joined) => joined.extend_from_slice(&chunk),
@@ -151,18 +169,18 @@ async fn read_whole_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError
 
 /// Parses a JSON body, borrowing strings from it where it can. Wrong types
 /// and unknown fields name the field's path; bad syntax names the position.
-pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ServiceError> {
     // A good body takes serde_json's own path; only a body that fails is
     // parsed again, tracking the path, to say where it went wrong.
     serde_json::from_slice(bytes).map_err(|plain| json_problem::<T>(bytes, &plain))
 }
 
-fn json_problem<'a, T: Deserialize<'a>>(bytes: &'a [u8], plain: &serde_json::Error) -> ApiError {
-    let malformed = |err: &serde_json::Error| ApiError::BadRequest(format!("malformed JSON: {err}"));
+fn json_problem<'a, T: Deserialize<'a>>(bytes: &'a [u8], plain: &serde_json::Error) -> ServiceError {
+    let malformed = |err: &serde_json::Error| ServiceError::BadRequest(format!("malformed JSON: {err}"));
     let mut json = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut json) {
         Err(err) if err.inner().classify() == serde_json::error::Category::Data => {
-            ApiError::BadRequest(format!("invalid JSON body: {err}"))
+            ServiceError::BadRequest(format!("invalid JSON body: {err}"))
         }
         Err(err) => malformed(err.inner()),
         // The value itself parsed: what failed was what follows it.
@@ -171,8 +189,8 @@ fn json_problem<'a, T: Deserialize<'a>>(bytes: &'a [u8], plain: &serde_json::Err
 }
 
 /// Parses an `application/x-www-form-urlencoded` body.
-pub fn parse_form<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
-    serde_urlencoded::from_bytes(bytes).map_err(|err| ApiError::BadRequest(format!("invalid form body: {err}")))
+pub fn parse_form<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ServiceError> {
+    serde_urlencoded::from_bytes(bytes).map_err(|err| ServiceError::BadRequest(format!("invalid form body: {err}")))
 }
 
 #[cfg(test)]
@@ -230,8 +248,8 @@ mod tests {
 
         assert_eq!(&read_whole_body(pieces(&[b"12345678", b"12345678"]), 16).await.unwrap()[..], b"1234567812345678");
         let too_long = read_whole_body(pieces(&[b"12345678", b"12345678", b"9"]), 16).await;
-        assert!(matches!(too_long, Err(ApiError::PayloadTooLarge)), "{too_long:?}");
-        assert!(matches!(read_whole_body(pieces(&[&[b'x'; 17]]), 16).await, Err(ApiError::PayloadTooLarge)));
+        assert!(matches!(too_long, Err(ServiceError::PayloadTooLarge)), "{too_long:?}");
+        assert!(matches!(read_whole_body(pieces(&[&[b'x'; 17]]), 16).await, Err(ServiceError::PayloadTooLarge)));
         assert!(read_whole_body(Body::empty(), 16).await.unwrap().is_empty());
     }
 
@@ -242,9 +260,9 @@ mod tests {
         name: &'a str,
     }
 
-    fn detail(result: Result<Named<'_>, ApiError>) -> String {
+    fn detail(result: Result<Named<'_>, ServiceError>) -> String {
         match result {
-            Err(ApiError::BadRequest(detail)) => detail,
+            Err(ServiceError::BadRequest(detail)) => detail,
             other => panic!("expected a bad request, got {other:?}"),
         }
     }

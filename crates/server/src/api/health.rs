@@ -6,10 +6,12 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::{AppState, SaltStatus};
+use crate::salt::SaltStatus;
+use crate::state::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operation", responses((status = 200, description = "ok")))]
+#[utoipa::path(get, path = "/healthz", tag = "operation",
+    responses((status = 200, description = "The process answers", content_type = "text/plain", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
@@ -63,6 +65,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operation",
+    responses((status = 200, description = "Counters in the Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -7,17 +7,17 @@
 
 use std::borrow::Cow;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use gatepass_core::scope::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{parse_form, parse_json, MediaType, RawBody};
-use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::problem::Problem;
+use crate::service::{Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::verify::VerifyError;
+use crate::verify::{VerifiedToken, VerifyError};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,11 +34,11 @@ pub struct IntrospectRequest<'a> {
 }
 
 impl<'a> IntrospectRequest<'a> {
-    fn parse(body: &'a RawBody) -> ApiResult<Self> {
+    fn parse(body: &'a RawBody) -> ServiceResult<Self> {
         match body.media_type {
             MediaType::Json => parse_json(&body.bytes),
             MediaType::Form => parse_form(&body.bytes),
-            MediaType::Other => Err(ApiError::BadRequest(
+            MediaType::Other => Err(ServiceError::BadRequest(
                 "send the body as JSON (Content-Type: application/json) or as a form \
                  (Content-Type: application/x-www-form-urlencoded, as RFC 7662 has it)"
                     .into(),
@@ -81,25 +81,17 @@ pub struct IntrospectResponse {
         (IntrospectRequest = "application/json"),
         (IntrospectRequest = "application/x-www-form-urlencoded"),
     )),
-    responses((status = 200, body = IntrospectResponse), (status = 403, body = Problem), (status = 429, body = Problem)),
+    responses((status = 200, body = IntrospectResponse),
+        (status = 403, description = "Not an org admin credential", body = Problem),
+        (status = 429, description = "Too many failed attempts from this address; see Retry-After", body = Problem)),
     security(("bearer" = [])))]
 pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,
     body: RawBody,
-) -> ApiResult<axum::response::Response> {
+) -> ServiceResult<axum::response::Response> {
     let request = IntrospectRequest::parse(&body)?;
-    let admin_somewhere = match &caller.principal {
-        gatepass_core::access::Principal::Token(token) => {
-            token.reach == gatepass_core::reach::Reach::Org && token.scopes.allows(Scope::Admin)
-        }
-        gatepass_core::access::Principal::User(user) => {
-            user.memberships.iter().any(|(_, role)| role.scopes().allows(Scope::Admin))
-        }
-    };
-    if !admin_somewhere {
-        return Err(ApiError::Forbidden("introspection needs an org admin credential".into()));
-    }
+    caller.principal.may_introspect()?;
     let now = state.clock.now();
     let inactive = || {
         // An inactive answer counts as a failed attempt: introspection must
@@ -110,27 +102,40 @@ pub async fn introspect(
     let record = match state.verifier.verify(&request.token, now).await {
         Ok(record) => record,
         Err(VerifyError::Rejected) => return inactive(),
-        Err(VerifyError::Salt(err)) => return Err(err.into()),
-        Err(VerifyError::Store(err)) => return Err(err.into()),
+        Err(err) => return Err(err.into()),
     };
-    if caller.principal.authorize(Scope::Admin, record.org_id, gatepass_core::access::Area::Org).is_err() {
+    if !caller.principal.may_introspect_token_of(record.org_id) {
         return inactive();
     }
-    let body = record.introspection_body.get_or_init(|| {
-        let answer = IntrospectResponse {
-            active: true,
-            token_id: Some(record.id.to_string()),
-            name: Some(record.name.clone()),
-            org: Some(record.org_id.to_string()),
-            level: Some(record.reach.level().as_str().into()),
-            project: record.reach.project().map(|p| p.to_string()),
-            environment: record.reach.environment().map(|e| e.to_string()),
-            scope: Some(record.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
-            exp: record.expires_at.map(|at| at.unix_timestamp()),
-            iat: Some(record.created_at.unix_timestamp()),
-            token_type: Some("gatepass_deployment_token"),
-        };
-        serde_json::to_vec(&answer).expect("JSON").into()
-    });
-    Ok(super::json_body(body.clone()))
+    let body = match record.introspection_body.get() {
+        Some(body) => body.clone(),
+        None => record.introspection_body.get_or_init(|| active_answer(&record)).clone(),
+    };
+    Ok(super::json_body(body))
+}
+
+/// The answer for an active token, rendered once per cached record.
+fn active_answer(record: &VerifiedToken) -> Bytes {
+    let answer = IntrospectResponse {
+        active: true,
+        token_id: Some(record.id.to_string()),
+        name: Some(record.name.clone()),
+        org: Some(record.org_id.to_string()),
+        level: Some(record.reach.level().as_str().into()),
+        project: record.reach.project().map(|p| p.to_string()),
+        environment: record.reach.environment().map(|e| e.to_string()),
+        scope: Some(record.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        exp: record.expires_at.map(|at| at.unix_timestamp()),
+        iat: Some(record.created_at.unix_timestamp()),
+        token_type: Some("gatepass_deployment_token"),
+    };
+    match serde_json::to_vec(&answer) {
+        Ok(json) => json.into(),
+        Err(err) => {
+            // Serializing plain strings and numbers cannot fail; if it ever
+            // did, answer "inactive" rather than panic.
+            tracing::error!(error = %err, "cannot render an introspection answer");
+            Bytes::from_static(b"{\"active\":false}")
+        }
+    }
 }

@@ -1,23 +1,33 @@
 //! `/v1/orgs/{org}/tokens…`, `/v1/projects/{project}/tokens`, `/v1/token`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use gatepass_core::expiry;
-use gatepass_core::name::DisplayName;
-use gatepass_core::reach::{Reach, TokenLevel};
-use gatepass_core::scope::Scope;
 use gatepass_store::{Org, TokenFilter, TokenRecord};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ApiQuery, OptionalJson};
-use super::views::{IssuedTokenView, TokenView};
-use super::{require_scope_in_org, resolve};
-use crate::auth::Caller;
-use crate::error::{invalid, ApiError, ApiResult, Problem};
+use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use super::NO_STORE;
+use crate::problem::Problem;
+use crate::service::labels::TargetLabels;
+use crate::service::resolve::{self, ReachRequest};
+use crate::service::tokens::{self, IssueRequest};
+use crate::service::{invalid, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::tokens::{self, IssueRequest, TargetLabels, DEFAULT_TOKEN_NAME};
+use crate::views::{IssuedTokenView, TokenView};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_org_tokens, create_token))
+        .routes(routes!(get_token, revoke_token))
+        .routes(routes!(rotate_token))
+        .routes(routes!(list_project_tokens))
+        .routes(routes!(whoami))
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,8 +55,9 @@ pub struct RotateTokenRequest {
     pub grace: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListTokensQuery {
     /// Include revoked tokens.
     #[serde(default)]
@@ -55,51 +66,27 @@ pub struct ListTokensQuery {
     pub project: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectTokensQuery {
+    /// Include revoked tokens.
+    #[serde(default)]
+    pub all: bool,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RevokeTokenQuery {
     /// Also delete the record, so it leaves every list (audit events remain).
     #[serde(default)]
     pub purge: bool,
 }
 
-/// Works out what a create request reaches, within `org`.
-async fn requested_reach(state: &AppState, caller: &Caller, org: &Org, body: &CreateTokenRequest) -> ApiResult<Reach> {
-    let level = match body.level.as_deref() {
-        Some(text) => TokenLevel::parse(text)
-            .ok_or_else(|| ApiError::Invalid(format!("unknown level {text:?} (use org, project or environment)")))?,
-        None if body.environment.is_some() => TokenLevel::Environment,
-        None if body.project.is_some() => TokenLevel::Project,
-        None => TokenLevel::Org,
-    };
-    let project = match (&body.project, level) {
-        (Some(_), TokenLevel::Org) => {
-            return Err(ApiError::Invalid("an org token reaches every project; leave out \"project\"".into()))
-        }
-        (None, TokenLevel::Project | TokenLevel::Environment) => {
-            return Err(ApiError::Invalid(format!("a {level} token needs \"project\"")))
-        }
-        (Some(key), _) => {
-            let project = resolve::project(state, caller, key).await?;
-            if project.org_id != org.id {
-                return Err(ApiError::NotFound("project"));
-            }
-            Some(project)
-        }
-        (None, TokenLevel::Org) => None,
-    };
-    match (level, project, &body.environment) {
-        (TokenLevel::Org, _, None) => Ok(Reach::Org),
-        (TokenLevel::Project, Some(project), None) => Ok(Reach::Project(project.id)),
-        (TokenLevel::Environment, Some(project), Some(key)) => {
-            let environment = resolve::environment(state, &project, key).await?;
-            Ok(Reach::Environment(project.id, environment.id))
-        }
-        (TokenLevel::Environment, _, None) => {
-            Err(ApiError::Invalid("an environment token needs \"environment\"".into()))
-        }
-        _ => Err(ApiError::Invalid(format!("a {level} token takes no \"environment\"; use level \"environment\""))),
-    }
+async fn view(state: &AppState, record: &TokenRecord) -> ServiceResult<TokenView> {
+    let labels = TargetLabels::for_reach(&state.labels, state.store.as_ref(), record.reach).await?;
+    Ok(TokenView::new(record, labels.label(record.reach), state.clock.now()))
 }
 
 /// Create a deployment token. The plaintext is in this response only.
@@ -108,61 +95,55 @@ async fn requested_reach(state: &AppState, caller: &Caller, org: &Org, body: &Cr
     request_body = CreateTokenRequest,
     responses(
         (status = 201, description = "Created; `token` is shown only now", body = IssuedTokenView),
-        (status = 409, description = "Plan limit reached", body = Problem),
-        (status = 422, description = "Invalid value", body = Problem),
+        (status = 409, description = "Plan limit reached, or the project slug is ambiguous", body = Problem),
         (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)),
     security(("bearer" = [])))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiJson(body): ApiJson<CreateTokenRequest>,
-) -> ApiResult<impl IntoResponse> {
+) -> ServiceResult<impl IntoResponse> {
     let org = resolve::org(&state, &caller, &org).await?;
-    let now = state.clock.now();
-    let request = IssueRequest {
-        name: DisplayName::parse("name", body.name.as_deref().unwrap_or(DEFAULT_TOKEN_NAME)).map_err(invalid)?,
-        reach: requested_reach(&state, &caller, &org, &body).await?,
-        scopes: tokens::scopes_or_default(body.scopes.as_deref())?,
-        expires_at: expiry::resolve_expiry(body.expires_at.as_deref(), body.expires_in.as_deref(), now)
-            .map_err(invalid)?,
+    let reach = ReachRequest {
+        level: body.level.as_deref(),
+        project: body.project.as_deref(),
+        environment: body.environment.as_deref(),
     };
+    let reach = resolve::reach(&state, &caller, &org, reach).await?;
+    let request = IssueRequest::parse(
+        body.name.as_deref(),
+        reach,
+        body.scopes.as_deref(),
+        body.expires_at.as_deref(),
+        body.expires_in.as_deref(),
+        state.clock.now(),
+    )?;
     let (record, plain) = tokens::issue(&state, &caller, &org, request).await?;
-    let labels = TargetLabels::load_for(&state, record.reach).await?;
-    let view = IssuedTokenView {
-        metadata: TokenView::new(&record, labels.label(record.reach), now),
-        token: plain.expose_secret().to_string(),
-    };
-    Ok((StatusCode::CREATED, [("cache-control", "no-store")], axum::Json(view)))
+    let view = IssuedTokenView { metadata: view(&state, &record).await?, token: plain.expose_secret().to_string() };
+    Ok((StatusCode::CREATED, NO_STORE, axum::Json(view)))
 }
 
-async fn list(state: &AppState, caller: &Caller, org: &Org, filter: TokenFilter) -> ApiResult<Vec<TokenView>> {
-    require_scope_in_org(caller, org.id, Scope::Read)?;
+async fn list(state: &AppState, caller: &Caller, org: &Org, filter: TokenFilter) -> ServiceResult<Vec<TokenView>> {
+    let records = tokens::list(state, caller, org, filter).await?;
+    let labels = TargetLabels::for_org(state.store.as_ref(), org.id).await?;
     let now = state.clock.now();
-    let labels = TargetLabels::load(state, org).await?;
-    let records = state.store.list_tokens(org.id, filter).await?;
-    Ok(records
-        .iter()
-        .filter(|r: &&TokenRecord| caller.principal.sees(org.id, r.reach.project(), r.reach.environment()))
-        .map(|r| TokenView::new(r, labels.label(r.reach), now))
-        .collect())
+    Ok(records.iter().map(|record| TokenView::new(record, labels.label(record.reach), now)).collect())
 }
 
 /// List token metadata (never secrets). Revoked tokens only with `all=true`.
 #[utoipa::path(get, path = "/v1/orgs/{org}/tokens", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug"),
-        ("all" = Option<bool>, Query, description = "Include revoked tokens"),
-        ("project" = Option<String>, Query, description = "Only tokens reaching this project")),
+    params(("org" = String, Path, description = "Organization id or slug"), ListTokensQuery),
     responses((status = 200, body = Vec<TokenView>)), security(("bearer" = [])))]
 pub async fn list_org_tokens(
     State(state): State<AppState>,
     caller: Caller,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     ApiQuery(query): ApiQuery<ListTokensQuery>,
-) -> ApiResult<axum::Json<Vec<TokenView>>> {
+) -> ServiceResult<axum::Json<Vec<TokenView>>> {
     let org = resolve::org(&state, &caller, &org).await?;
     let project = match &query.project {
-        Some(key) => Some(resolve::project(&state, &caller, key).await?.id),
+        Some(key) => Some(resolve::project_in(&state, &caller, &org, key).await?.id),
         None => None,
     };
     let filter = TokenFilter { project, include_revoked: query.all };
@@ -171,72 +152,69 @@ pub async fn list_org_tokens(
 
 /// List the tokens that reach one project.
 #[utoipa::path(get, path = "/v1/projects/{project}/tokens", tag = "tokens",
-    params(("project" = String, Path, description = "Project id or slug"),
-        ("all" = Option<bool>, Query, description = "Include revoked tokens")),
+    params(("project" = String, Path, description = "Project id or slug"), ProjectTokensQuery),
     responses((status = 200, body = Vec<TokenView>)), security(("bearer" = [])))]
 pub async fn list_project_tokens(
     State(state): State<AppState>,
     caller: Caller,
-    Path(project): Path<String>,
-    ApiQuery(query): ApiQuery<ListTokensQuery>,
-) -> ApiResult<axum::Json<Vec<TokenView>>> {
+    ApiPath(project): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ProjectTokensQuery>,
+) -> ServiceResult<axum::Json<Vec<TokenView>>> {
     let project = resolve::project(&state, &caller, &project).await?;
-    let org = state.store.find_org(project.org_id).await?.ok_or(ApiError::NotFound("organization"))?;
+    let org = state.store.find_org(project.org_id).await?.ok_or(ServiceError::NotFound("organization"))?;
     let filter = TokenFilter { project: Some(project.id), include_revoked: query.all };
     Ok(axum::Json(list(&state, &caller, &org, filter).await?))
 }
 
 /// One token's metadata.
 #[utoipa::path(get, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens",
-    params(("org" = String, Path), ("id" = String, Path, description = "tok_…")),
-    responses((status = 200, body = TokenView), (status = 404, body = Problem)), security(("bearer" = [])))]
+    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…")),
+    responses((status = 200, body = TokenView)), security(("bearer" = [])))]
 pub async fn get_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, id)): Path<(String, String)>,
-) -> ApiResult<axum::Json<TokenView>> {
+    ApiPath((org, id)): ApiPath<(String, String)>,
+) -> ServiceResult<axum::Json<TokenView>> {
     let org = resolve::org(&state, &caller, &org).await?;
-    require_scope_in_org(&caller, org.id, Scope::Read)?;
+    caller.principal.authorize_listing(gatepass_core::scope::Scope::Read, org.id)?;
     let record = tokens::find(&state, &caller, &org, &id).await?;
-    let labels = TargetLabels::load_for(&state, record.reach).await?;
-    Ok(axum::Json(TokenView::new(&record, labels.label(record.reach), state.clock.now())))
+    Ok(axum::Json(view(&state, &record).await?))
 }
 
 /// Issue a new secret for a token (same id, name, scopes). The old secret
 /// stops at once, or after `grace`.
 #[utoipa::path(post, path = "/v1/orgs/{org}/tokens/{id}/rotate", tag = "tokens",
-    params(("org" = String, Path), ("id" = String, Path)),
+    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…")),
     request_body = RotateTokenRequest,
-    responses((status = 200, body = IssuedTokenView), (status = 409, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = IssuedTokenView),
+        (status = 409, description = "The token is revoked or expired", body = Problem),
+        (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)),
+    security(("bearer" = [])))]
 pub async fn rotate_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     OptionalJson(body): OptionalJson<RotateTokenRequest>,
-) -> ApiResult<impl IntoResponse> {
+) -> ServiceResult<impl IntoResponse> {
     let org = resolve::org(&state, &caller, &org).await?;
     let record = tokens::find(&state, &caller, &org, &id).await?;
     let grace = body.grace.as_deref().map(expiry::parse_grace).transpose().map_err(invalid)?;
     let (record, plain) = tokens::rotate(&state, &caller, &record, grace).await?;
-    let labels = TargetLabels::load_for(&state, record.reach).await?;
-    let view = IssuedTokenView {
-        metadata: TokenView::new(&record, labels.label(record.reach), state.clock.now()),
-        token: plain.expose_secret().to_string(),
-    };
-    Ok(([("cache-control", "no-store")], axum::Json(view)))
+    let view = IssuedTokenView { metadata: view(&state, &record).await?, token: plain.expose_secret().to_string() };
+    Ok((NO_STORE, axum::Json(view)))
 }
 
 /// Revoke a token at once; `purge=true` also deletes its record.
 #[utoipa::path(delete, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens",
-    params(("org" = String, Path), ("id" = String, Path),
-        ("purge" = Option<bool>, Query, description = "Also delete the record")),
+    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…"),
+        RevokeTokenQuery),
     responses((status = 204, description = "Revoked")), security(("bearer" = [])))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
-    Path((org, id)): Path<(String, String)>,
+    ApiPath((org, id)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<RevokeTokenQuery>,
-) -> ApiResult<StatusCode> {
+) -> ServiceResult<StatusCode> {
     let org = resolve::org(&state, &caller, &org).await?;
     let record = tokens::find(&state, &caller, &org, &id).await?;
     tokens::revoke(&state, &caller, &record, query.purge).await?;
@@ -245,10 +223,12 @@ pub async fn revoke_token(
 
 /// The calling token's own metadata, so CI can check its credential.
 #[utoipa::path(get, path = "/v1/token", tag = "tokens",
-    responses((status = 200, body = TokenView), (status = 401, body = Problem)), security(("bearer" = [])))]
-pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::response::Response> {
+    responses((status = 200, body = TokenView),
+        (status = 400, description = "The request used a login session, not a token", body = Problem)),
+    security(("bearer" = [])))]
+pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceResult<axum::response::Response> {
     let Some(token) = &caller.token else {
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::BadRequest(
             "GET /v1/token describes a deployment token, and this request used a login session".into(),
         ));
     };
@@ -256,8 +236,7 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ApiResult<
     if let Some(body) = token.whoami_body.get() {
         return Ok(super::json_body(body.clone()));
     }
-    let labels = TargetLabels::load_for(&state, token.reach).await?;
-    let view = TokenView::new(token, labels.label(token.reach), state.clock.now());
-    let body = serde_json::to_vec(&view).map_err(|_| ApiError::Internal)?;
+    let body = serde_json::to_vec(&view(&state, token).await?)
+        .map_err(|err| ServiceError::internal("rendering a token", err))?;
     Ok(super::json_body(token.whoami_body.get_or_init(|| body.into()).clone()))
 }

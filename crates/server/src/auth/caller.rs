@@ -1,43 +1,19 @@
-//! The `Caller` extractor: authenticates the bearer credential of a request.
+//! Authenticating a request's bearer credential into a [`Caller`], and the
+//! client address it came from.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use gatepass_core::access::{Principal, TokenGrant, UserGrant};
-use gatepass_store::{Actor, StoreError, User};
+use gatepass_core::access::{Principal, TokenGrant};
 use time::OffsetDateTime;
 
 use super::session;
-use crate::error::ApiError;
 use crate::metrics::bump;
+use crate::service::{sessions, Caller, ServiceError};
 use crate::state::AppState;
-use crate::verify::{VerifiedToken, VerifyError};
-
-/// An authenticated request's principal, with what handlers need to audit it.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub principal: Principal,
-    pub client_ip: IpAddr,
-    /// The verified token, when the caller used one.
-    pub token: Option<Arc<VerifiedToken>>,
-    /// The user, when the caller used a login session.
-    pub user: Option<User>,
-}
-
-impl Caller {
-    /// Who to name in audit events and `created_by`. Built on demand, so the
-    /// verify path allocates nothing for it.
-    pub fn actor(&self) -> Actor {
-        match (&self.token, &self.user) {
-            (Some(token), _) => Actor::token(token.id, &token.name),
-            (None, Some(user)) => Actor::user(user.id, &user.email),
-            (None, None) => Actor::system(),
-        }
-    }
-}
+use crate::verify::VerifyError;
 
 /// The client's address: the peer, or `X-Forwarded-For` when configured.
 #[derive(Debug, Clone, Copy)]
@@ -61,53 +37,52 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
 }
 
 impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
         Ok(ClientIp::from_parts(parts, state.config.trust_forwarded_for))
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The credential of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credential) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim())
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
         let ClientIp(client_ip) = ClientIp::from_parts(parts, state.config.trust_forwarded_for);
         let now = state.clock.now();
         if let Err(retry_after_secs) = state.limiter.check(client_ip, now) {
             bump(&state.metrics.verify_rate_limited);
-            return Err(ApiError::RateLimited { retry_after_secs });
+            return Err(ServiceError::RateLimited { retry_after_secs });
         }
         let Some(credential) = bearer(&parts.headers) else {
             // No credential at all is not an attack; do not count it.
-            return Err(ApiError::Unauthorized);
+            return Err(ServiceError::Unauthorized);
         };
         let outcome = if session::is_session_credential(credential) {
-            authenticate_session(state, credential).await
+            authenticate_session(state, credential, client_ip).await
         } else {
-            authenticate_token(state, credential, now).await
+            authenticate_token(state, credential, client_ip, now).await
         };
-        match outcome {
-            Ok(mut caller) => {
-                caller.client_ip = client_ip;
-                Ok(caller)
-            }
-            Err(ApiError::Unauthorized) => {
-                state.limiter.record_failure(client_ip, now);
-                Err(ApiError::Unauthorized)
-            }
-            Err(other) => Err(other),
+        if let Err(ServiceError::Unauthorized) = outcome {
+            state.limiter.record_failure(client_ip, now);
         }
+        outcome
     }
 }
 
-async fn authenticate_token(state: &AppState, credential: &str, now: OffsetDateTime) -> Result<Caller, ApiError> {
+async fn authenticate_token(
+    state: &AppState,
+    credential: &str,
+    client_ip: IpAddr,
+    now: OffsetDateTime,
+) -> Result<Caller, ServiceError> {
     match state.verifier.verify(credential, now).await {
         Ok(record) => {
             bump(&state.metrics.verify_ok);
@@ -118,44 +93,21 @@ async fn authenticate_token(state: &AppState, credential: &str, now: OffsetDateT
                     reach: record.reach,
                     scopes: record.scopes,
                 }),
-                client_ip: IpAddr::from([0, 0, 0, 0]),
+                client_ip,
                 token: Some(record),
                 user: None,
             })
         }
-        Err(VerifyError::Rejected) => {
-            bump(&state.metrics.verify_rejected);
-            Err(ApiError::Unauthorized)
+        Err(err) => {
+            if matches!(err, VerifyError::Rejected) {
+                bump(&state.metrics.verify_rejected);
+            }
+            Err(err.into())
         }
-        Err(VerifyError::Salt(err)) => Err(ApiError::SaltUnavailable(err)),
-        Err(VerifyError::Store(err)) => Err(err.into()),
     }
 }
 
-/// Loads the user behind a session credential, with their org roles.
-pub async fn user_for_session(state: &AppState, credential: &str) -> Result<Option<(User, UserGrant)>, StoreError> {
-    let digest = session::credential_digest(credential);
-    let Some(session) = state.store.find_session(&digest, state.clock.now()).await? else {
-        return Ok(None);
-    };
-    let Some(user) = state.store.find_user(session.user_id).await? else {
-        return Ok(None);
-    };
-    let memberships = state.store.memberships(user.id).await?;
-    let grant = UserGrant {
-        user_id: user.id,
-        instance_admin: user.instance_admin,
-        memberships: memberships.into_iter().map(|(org, role)| (org.id, role)).collect(),
-    };
-    Ok(Some((user, grant)))
-}
-
-async fn authenticate_session(state: &AppState, credential: &str) -> Result<Caller, ApiError> {
-    let (user, grant) = user_for_session(state, credential).await?.ok_or(ApiError::Unauthorized)?;
-    Ok(Caller {
-        principal: Principal::User(grant),
-        client_ip: IpAddr::from([0, 0, 0, 0]),
-        token: None,
-        user: Some(user),
-    })
+async fn authenticate_session(state: &AppState, credential: &str, client_ip: IpAddr) -> Result<Caller, ServiceError> {
+    let (user, grant) = sessions::user_for(state, credential).await?.ok_or(ServiceError::Unauthorized)?;
+    Ok(Caller { principal: Principal::User(grant), client_ip, token: None, user: Some(user) })
 }

@@ -1,8 +1,9 @@
 //! Who is calling: bearer credentials (deployment tokens and login sessions)
-//! turned into a [`Principal`], with failed attempts rate limited.
+//! turned into a [`crate::service::Caller`], with failed attempts rate
+//! limited; session credentials and password hashing.
 
 mod caller;
 pub mod password;
 pub mod session;
 
-pub use caller::{user_for_session, Caller, ClientIp};
+pub use caller::{bearer, ClientIp};

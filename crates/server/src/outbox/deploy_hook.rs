@@ -23,9 +23,9 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::api::views::DeploymentView;
 use crate::clock::Clock;
 use crate::metrics::{bump, Metrics};
+use crate::views::DeploymentView;
 
 pub const SIGNATURE_HEADER: &str = "x-gatepass-signature";
 pub const TIMESTAMP_HEADER: &str = "x-gatepass-timestamp";
@@ -49,7 +49,9 @@ pub struct HookSender {
 
 /// `sha256=<hex>` over `<timestamp>.<body>`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        unreachable!("HMAC takes keys of any length")
+    };
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -61,7 +63,9 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 pub fn new_secret() -> String {
     let mut random = [0u8; 32];
     gatepass_core::base62::fill_random(&mut random);
-    format!("whsec_{}", std::str::from_utf8(&random).expect("ASCII"))
+    let mut secret = String::from("whsec_");
+    secret.extend(random.iter().map(|&byte| char::from(byte)));
+    secret
 }
 
 impl HookSender {
@@ -95,9 +99,8 @@ impl HookSender {
                 match project.and_then(|project| Some((project.deploy_hook.clone()?, project))) {
                     Some((hook, project)) => {
                         let environment = self.store.find_environment(deployment.environment_id).await?;
-                        let view = DeploymentView::new(deployment, environment.map(|environment| environment.name));
                         tracing::info!(deployment = %deployment.id, "resuming a deploy hook delivery a stopped node left pending");
-                        self.dispatch(deployment, hook, deployment_created(&view, &project));
+                        self.dispatch(deployment, hook, &project, environment.map(|environment| environment.name));
                     }
                     None => {
                         // The project or its hook was removed since: nowhere to deliver.
@@ -113,12 +116,14 @@ impl HookSender {
         }
     }
 
-    /// Delivers `payload` for `deployment` in the background.
-    pub fn dispatch(&self, deployment: &Deployment, hook: DeployHook, payload: serde_json::Value) {
+    /// Delivers the `deployment.created` event of `deployment` to `hook` in
+    /// the background.
+    pub fn dispatch(&self, deployment: &Deployment, hook: DeployHook, project: &Project, environment: Option<String>) {
         let sender = self.clone();
         let id = deployment.id;
+        let payload = deployment_created(&DeploymentView::new(deployment, environment), project);
         tokio::spawn(async move {
-            let body = serde_json::to_vec(&payload).expect("JSON");
+            let body = payload.to_string().into_bytes();
             let status = if sender.deliver(&hook, &body, id.as_str()).await {
                 bump(&sender.metrics.hook_deliveries_ok);
                 HookStatus::Delivered
@@ -164,7 +169,7 @@ impl HookSender {
 }
 
 /// The `deployment.created` event a hook receives.
-pub fn deployment_created(view: &DeploymentView, project: &Project) -> serde_json::Value {
+fn deployment_created(view: &DeploymentView, project: &Project) -> serde_json::Value {
     json!({
         "event": "deployment.created",
         "deployment": view,

@@ -1,18 +1,93 @@
 //! Audit events: who did what to which object, when, from where.
 
+use std::net::IpAddr;
+
 use gatepass_core::id::{EventId, OrgId};
 use gatepass_store::{Actor, AuditEvent};
 
+use super::Caller;
 use crate::state::AppState;
 
-/// Records an event. A failure is logged, not returned: the action it
-/// describes has already happened and its answer must reach the client.
+/// Every action the audit log records, with its stable dotted name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    SessionCreated,
+    UserCreated,
+    OrgCreated,
+    OrgRenamed,
+    OrgPlanChanged,
+    MemberAdded,
+    MemberRoleChanged,
+    MemberRemoved,
+    ProjectCreated,
+    ProjectRenamed,
+    ProjectDeleted,
+    DeployHookSet,
+    DeployHookRemoved,
+    EnvironmentCreated,
+    EnvironmentDeleted,
+    BranchRuleCreated,
+    BranchRuleDeleted,
+    TokenCreated,
+    TokenRotated,
+    TokenRevoked,
+    TokenDeleted,
+    DeploymentCreated,
+    DeploymentArchived,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        use AuditAction::*;
+        match self {
+            SessionCreated => "session.created",
+            UserCreated => "user.created",
+            OrgCreated => "org.created",
+            OrgRenamed => "org.renamed",
+            OrgPlanChanged => "org.plan_changed",
+            MemberAdded => "member.added",
+            MemberRoleChanged => "member.role_changed",
+            MemberRemoved => "member.removed",
+            ProjectCreated => "project.created",
+            ProjectRenamed => "project.renamed",
+            ProjectDeleted => "project.deleted",
+            DeployHookSet => "deploy_hook.set",
+            DeployHookRemoved => "deploy_hook.removed",
+            EnvironmentCreated => "environment.created",
+            EnvironmentDeleted => "environment.deleted",
+            BranchRuleCreated => "branch_rule.created",
+            BranchRuleDeleted => "branch_rule.deleted",
+            TokenCreated => "token.created",
+            TokenRotated => "token.rotated",
+            TokenRevoked => "token.revoked",
+            TokenDeleted => "token.deleted",
+            DeploymentCreated => "deployment.created",
+            DeploymentArchived => "deployment.archived",
+        }
+    }
+}
+
+/// Records what `caller` did. A failure is logged, not returned: the action
+/// it describes has already happened and its answer must reach the client.
 pub async fn record(
     state: &AppState,
+    caller: &Caller,
     org: Option<OrgId>,
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+) {
+    record_as(state, &caller.actor(), caller.client_ip, org, action, target, details).await;
+}
+
+/// Records what `actor` did from `client_ip`, for actions taken before there
+/// is a caller (a login).
+pub async fn record_as(
+    state: &AppState,
     actor: &Actor,
-    client_ip: std::net::IpAddr,
-    action: &str,
+    client_ip: IpAddr,
+    org: Option<OrgId>,
+    action: AuditAction,
     target: &str,
     details: serde_json::Value,
 ) {
@@ -20,13 +95,13 @@ pub async fn record(
         id: EventId::generate(),
         org_id: org,
         actor: actor.clone(),
-        action: action.to_string(),
+        action: action.as_str().to_string(),
         target: target.to_string(),
         client_ip: Some(client_ip.to_string()),
         details,
         at: state.clock.now(),
     };
     if let Err(err) = state.store.record_event(&event).await {
-        tracing::error!(%action, %target, error = %err, "could not record audit event");
+        tracing::error!(action = action.as_str(), %target, error = %err, "could not record audit event");
     }
 }

@@ -1,16 +1,15 @@
-//! The one mapping from errors to HTTP: RFC 9457 problem+json with a stable `type`.
+//! What can go wrong in a service call. Plain domain errors: how each is
+//! answered over HTTP is decided once, in [`crate::problem`].
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use gatepass_core::access::Denied;
 use gatepass_core::token::SaltError;
 use gatepass_store::StoreError;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// Every error an API handler can answer with.
+use crate::verify::VerifyError;
+
+/// Every error a service call (or a request extractor) can end in.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum ServiceError {
     /// The request cannot be read: bad JSON, wrong types, unknown fields.
     #[error("{0}")]
     BadRequest(String),
@@ -38,134 +37,83 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
+    /// A bug or an impossible state; already logged with its context.
     #[error("internal error")]
     Internal,
 }
 
-/// The problem+json body (RFC 9457).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Problem {
-    /// A stable URI naming the kind of problem, e.g. `urn:gatepass:problem:plan-limit`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: &'static str,
-    pub status: u16,
-    /// What happened and what to do, for people.
-    pub detail: String,
-}
+pub type ServiceResult<T> = Result<T, ServiceError>;
 
-impl ApiError {
-    fn status_and_kind(&self) -> (StatusCode, &'static str, &'static str) {
-        use ApiError::*;
-        match self {
-            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-value", "Invalid value"),
-            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            PlanLimit { .. } => (StatusCode::CONFLICT, "plan-limit", "Plan limit reached"),
-            RefNotAllowed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "ref-not-allowed", "Ref not allowed"),
-            SaltUnavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "token-salt-not-configured", "Token salt not configured")
-            }
-            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
-            Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
-            Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-        }
-    }
-
-    pub fn problem(&self) -> Problem {
-        let (status, kind, title) = self.status_and_kind();
-        Problem {
-            kind: format!("urn:gatepass:problem:{kind}"),
-            title,
-            status: status.as_u16(),
-            detail: self.to_string(),
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status_and_kind().0
+impl ServiceError {
+    /// Logs what failed, with its context, and answers a 500 that says nothing
+    /// more: the one way an internal failure becomes an answer.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error while {context}");
+        ServiceError::Internal
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        // The 401 is the answer to every bad credential: rendered once.
-        static UNAUTHORIZED: std::sync::LazyLock<axum::body::Bytes> = std::sync::LazyLock::new(|| {
-            serde_json::to_vec(&ApiError::Unauthorized.problem()).unwrap_or_default().into()
-        });
-        let body = match self {
-            ApiError::Unauthorized => UNAUTHORIZED.clone(),
-            _ => serde_json::to_vec(&self.problem()).unwrap_or_default().into(),
-        };
-        let mut response = (self.status(), body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        match self {
-            ApiError::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatepass\""));
-            }
-            ApiError::RateLimited { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            }
-            _ => {}
-        }
-        response
-    }
-}
-
-impl From<StoreError> for ApiError {
+impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict(detail) => ApiError::Conflict(detail),
-            StoreError::PlanLimit { plan, limit } => ApiError::PlanLimit { plan: plan.as_str(), limit },
-            StoreError::Missing(what) => ApiError::NotFound(what),
+            StoreError::Conflict(detail) => ServiceError::Conflict(detail),
+            StoreError::PlanLimit { plan, limit } => ServiceError::PlanLimit { plan: plan.as_str(), limit },
+            StoreError::Missing(what) => ServiceError::NotFound(what),
             StoreError::Backend(source) => {
                 tracing::error!(error = %source, "database error");
-                ApiError::Unavailable
+                ServiceError::Unavailable
             }
-            StoreError::Corrupt(what) => {
-                tracing::error!(%what, "corrupt row");
-                ApiError::Internal
-            }
+            StoreError::Corrupt(what) => ServiceError::internal("reading a row", what),
         }
     }
 }
 
-impl From<Denied> for ApiError {
+impl From<Denied> for ServiceError {
     fn from(denied: Denied) -> Self {
         match denied {
             // Never confirm that something exists outside the caller's reach.
-            Denied::OutOfReach => ApiError::NotFound("resource"),
-            other => ApiError::Forbidden(other.to_string()),
+            Denied::OutOfReach => ServiceError::NotFound("resource"),
+            other => ServiceError::Forbidden(other.to_string()),
+        }
+    }
+}
+
+/// The one mapping of a failed verification: every rejection is the same 401.
+impl From<VerifyError> for ServiceError {
+    fn from(err: VerifyError) -> Self {
+        match err {
+            VerifyError::Rejected => ServiceError::Unauthorized,
+            VerifyError::Salt(err) => ServiceError::SaltUnavailable(err),
+            VerifyError::Store(err) => err.into(),
         }
     }
 }
 
 /// Turns any displayable validation error into a 422.
-pub fn invalid(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Invalid(err.to_string())
+pub fn invalid(err: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Invalid(err.to_string())
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+/// Runs blocking work (argon2) off the async workers; a panic in it is an
+/// internal error, logged with `context`.
+pub async fn blocking<T: Send + 'static>(
+    context: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|err| ServiceError::internal(context, err))
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn problems_carry_a_stable_type_and_the_status() {
-        let problem = ApiError::PlanLimit { plan: "free", limit: 5 }.problem();
-        assert_eq!(problem.kind, "urn:gatepass:problem:plan-limit");
-        assert_eq!(problem.status, 409);
-        assert_eq!(problem.detail, "plan \"free\" allows 5 active tokens; revoke one or upgrade the plan");
+    fn out_of_reach_looks_like_not_found() {
+        assert!(matches!(ServiceError::from(Denied::OutOfReach), ServiceError::NotFound(_)));
     }
 
     #[test]
-    fn out_of_reach_looks_like_not_found() {
-        assert_eq!(ApiError::from(Denied::OutOfReach).status(), StatusCode::NOT_FOUND);
+    fn every_rejected_verification_is_the_same_unauthorized() {
+        assert!(matches!(ServiceError::from(VerifyError::Rejected), ServiceError::Unauthorized));
     }
 }

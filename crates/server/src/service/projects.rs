@@ -1,19 +1,21 @@
-//! Creating projects, environments and branch tracking rules — with the
-//! authorization, validation and audit each needs — shared by the API and the
-//! dashboard.
+//! Projects and what belongs to them: environments, branch tracking rules
+//! and the deploy hook — created, changed and deleted with the
+//! authorization, validation and audit each needs.
 
 use gatepass_core::access::Area;
 use gatepass_core::branch_rule::RefPattern;
 use gatepass_core::id::{BranchRuleId, EnvironmentId, ProjectId};
 use gatepass_core::name::{DisplayName, EnvironmentName, Slug};
 use gatepass_core::scope::Scope;
-use gatepass_store::{BranchRule, Environment, Org, Project};
+use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project, TokenChange};
 use serde_json::json;
 
-use crate::audit;
-use crate::auth::Caller;
-use crate::error::{invalid, ApiError, ApiResult};
+use super::audit::{self, AuditAction};
+use super::{invalid, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
+
+/// The longest deploy hook URL accepted.
+const MAX_HOOK_URL_LEN: usize = 2000;
 
 /// Creates a project in `org`; the slug is derived from the name when empty.
 pub async fn create_project(
@@ -22,13 +24,13 @@ pub async fn create_project(
     org: &Org,
     name: &str,
     slug: Option<&str>,
-) -> ApiResult<Project> {
+) -> ServiceResult<Project> {
     caller.principal.authorize(Scope::Admin, org.id, Area::Org)?;
     let name = DisplayName::parse("name", name).map_err(invalid)?;
     let slug = match slug.map(str::trim).filter(|slug| !slug.is_empty()) {
         Some(slug) => Slug::parse("slug", slug).map_err(invalid)?,
         None => Slug::derive_from(name.as_str())
-            .ok_or_else(|| ApiError::Invalid("cannot derive a slug from this name; give \"slug\"".into()))?,
+            .ok_or_else(|| ServiceError::Invalid("cannot derive a slug from this name; give \"slug\"".into()))?,
     };
     let project = Project {
         id: ProjectId::generate(),
@@ -40,17 +42,80 @@ pub async fn create_project(
     };
     state.store.create_project(&project).await?;
     let details = json!({ "slug": project.slug });
-    audit::record(
-        state,
-        Some(org.id),
-        &caller.actor(),
-        caller.client_ip,
-        "project.created",
-        project.id.as_str(),
-        details,
-    )
-    .await;
+    audit::record(state, caller, Some(org.id), AuditAction::ProjectCreated, project.id.as_str(), details).await;
     Ok(project)
+}
+
+/// The projects of `org` the caller may see.
+pub async fn list(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<Vec<Project>> {
+    if !caller.principal.is_instance_admin() {
+        caller.principal.authorize_listing(Scope::Read, org.id)?;
+    }
+    let mut projects = state.store.list_projects(org.id).await?;
+    projects.retain(|project| caller.principal.sees_project(org.id, project.id));
+    Ok(projects)
+}
+
+/// Requires `read` somewhere in the project's org, for reading the project itself.
+pub fn require_read(caller: &Caller, project: &Project) -> ServiceResult<()> {
+    Ok(caller.principal.authorize_listing(Scope::Read, project.org_id)?)
+}
+
+pub async fn rename(state: &AppState, caller: &Caller, project: &mut Project, name: &str) -> ServiceResult<()> {
+    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
+    let name = DisplayName::parse("name", name).map_err(invalid)?.into_string();
+    if name == project.name {
+        return Ok(());
+    }
+    let details = json!({ "from": project.name, "to": name });
+    project.name = name;
+    state.store.update_project(project).await?;
+    audit::record(state, caller, Some(project.org_id), AuditAction::ProjectRenamed, project.id.as_str(), details).await;
+    Ok(())
+}
+
+/// Deletes a project (needs `delete`): its environments, rules and
+/// deployments go, and every token reaching it is revoked.
+pub async fn delete(state: &AppState, caller: &Caller, project: &Project) -> ServiceResult<()> {
+    caller.principal.authorize(Scope::Delete, project.org_id, Area::Project(project.id))?;
+    state.store.delete_project(project.id, state.clock.now()).await?;
+    state.verifier.cache().forget(TokenChange::All);
+    let details = json!({ "slug": project.slug });
+    audit::record(state, caller, Some(project.org_id), AuditAction::ProjectDeleted, project.id.as_str(), details).await;
+    Ok(())
+}
+
+/// Sets the deploy hook with a fresh signing secret, answered once.
+pub async fn set_deploy_hook(
+    state: &AppState,
+    caller: &Caller,
+    project: &mut Project,
+    url: &str,
+) -> ServiceResult<DeployHook> {
+    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
+    let url = url.trim();
+    let valid = url.len() <= MAX_HOOK_URL_LEN
+        && reqwest::Url::parse(url)
+            .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some());
+    if !valid {
+        let shown: String = url.chars().take(80).collect();
+        return Err(ServiceError::Invalid(format!("{shown:?} is not an http(s) URL")));
+    }
+    let hook = DeployHook { url: url.to_string(), secret: crate::outbox::deploy_hook::new_secret() };
+    project.deploy_hook = Some(hook.clone());
+    state.store.update_project(project).await?;
+    let details = json!({ "url": hook.url });
+    audit::record(state, caller, Some(project.org_id), AuditAction::DeployHookSet, project.id.as_str(), details).await;
+    Ok(hook)
+}
+
+pub async fn remove_deploy_hook(state: &AppState, caller: &Caller, project: &mut Project) -> ServiceResult<()> {
+    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
+    project.deploy_hook = None;
+    state.store.update_project(project).await?;
+    audit::record(state, caller, Some(project.org_id), AuditAction::DeployHookRemoved, project.id.as_str(), json!({}))
+        .await;
+    Ok(())
 }
 
 pub async fn create_environment(
@@ -58,7 +123,7 @@ pub async fn create_environment(
     caller: &Caller,
     project: &Project,
     name: &str,
-) -> ApiResult<Environment> {
+) -> ServiceResult<Environment> {
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
     let name = EnvironmentName::parse(name).map_err(invalid)?;
     let environment = Environment {
@@ -70,17 +135,36 @@ pub async fn create_environment(
     state.store.create_environment(&environment).await?;
     let details = json!({ "project": project.id, "name": environment.name });
     let target = environment.id.as_str();
-    audit::record(
-        state,
-        Some(project.org_id),
-        &caller.actor(),
-        caller.client_ip,
-        "environment.created",
-        target,
-        details,
-    )
-    .await;
+    audit::record(state, caller, Some(project.org_id), AuditAction::EnvironmentCreated, target, details).await;
     Ok(environment)
+}
+
+/// The environments of `project` the caller may see.
+pub async fn list_environments(
+    state: &AppState,
+    caller: &Caller,
+    project: &Project,
+) -> ServiceResult<Vec<Environment>> {
+    require_read(caller, project)?;
+    let mut environments = state.store.list_environments(project.id).await?;
+    environments.retain(|env| caller.principal.sees(project.org_id, Some(project.id), Some(env.id)));
+    Ok(environments)
+}
+
+/// Deletes an environment; tokens reaching only it are revoked.
+pub async fn delete_environment(
+    state: &AppState,
+    caller: &Caller,
+    project: &Project,
+    environment: &Environment,
+) -> ServiceResult<()> {
+    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
+    state.store.delete_environment(environment.id, state.clock.now()).await?;
+    state.verifier.cache().forget(TokenChange::All);
+    let details = json!({ "project": project.id, "name": environment.name });
+    let target = environment.id.as_str();
+    audit::record(state, caller, Some(project.org_id), AuditAction::EnvironmentDeleted, target, details).await;
+    Ok(())
 }
 
 pub async fn add_branch_rule(
@@ -88,7 +172,7 @@ pub async fn add_branch_rule(
     caller: &Caller,
     project: &Project,
     pattern: &str,
-) -> ApiResult<BranchRule> {
+) -> ServiceResult<BranchRule> {
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
     let pattern = RefPattern::parse(pattern).map_err(invalid)?;
     let rule = BranchRule {
@@ -99,15 +183,21 @@ pub async fn add_branch_rule(
     };
     state.store.add_branch_rule(&rule).await?;
     let details = json!({ "project": project.id, "pattern": rule.pattern });
-    audit::record(
-        state,
-        Some(project.org_id),
-        &caller.actor(),
-        caller.client_ip,
-        "branch_rule.created",
-        rule.id.as_str(),
-        details,
-    )
-    .await;
+    audit::record(state, caller, Some(project.org_id), AuditAction::BranchRuleCreated, rule.id.as_str(), details).await;
     Ok(rule)
+}
+
+pub async fn list_branch_rules(state: &AppState, caller: &Caller, project: &Project) -> ServiceResult<Vec<BranchRule>> {
+    require_read(caller, project)?;
+    Ok(state.store.list_branch_rules(project.id).await?)
+}
+
+pub async fn delete_branch_rule(state: &AppState, caller: &Caller, project: &Project, rule: &str) -> ServiceResult<()> {
+    caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
+    let rule = BranchRuleId::parse(rule).map_err(|_| ServiceError::NotFound("branch rule"))?;
+    if !state.store.delete_branch_rule(project.id, rule).await? {
+        return Err(ServiceError::NotFound("branch rule"));
+    }
+    audit::record(state, caller, Some(project.org_id), AuditAction::BranchRuleDeleted, rule.as_str(), json!({})).await;
+    Ok(())
 }

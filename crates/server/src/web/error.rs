@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use gatepass_store::StoreError;
 
-use crate::error::ApiError;
+use crate::service::ServiceError;
 
 #[derive(Debug)]
 pub enum WebError {
@@ -16,33 +16,32 @@ pub enum WebError {
     Csrf,
     /// A body that is not a form.
     BadForm,
-    Api(ApiError),
+    Service(ServiceError),
 }
 
 pub type WebResult<T> = Result<T, WebError>;
 
-impl From<ApiError> for WebError {
-    fn from(err: ApiError) -> Self {
-        WebError::Api(err)
+impl From<ServiceError> for WebError {
+    fn from(err: ServiceError) -> Self {
+        WebError::Service(err)
     }
 }
 
 impl From<StoreError> for WebError {
     fn from(err: StoreError) -> Self {
-        WebError::Api(err.into())
+        WebError::Service(err.into())
     }
 }
 
 impl From<askama::Error> for WebError {
     fn from(err: askama::Error) -> Self {
-        tracing::error!(error = %err, "template rendering failed");
-        WebError::Api(ApiError::Internal)
+        WebError::Service(ServiceError::internal("rendering a page", err))
     }
 }
 
 impl From<gatepass_core::access::Denied> for WebError {
     fn from(denied: gatepass_core::access::Denied) -> Self {
-        WebError::Api(denied.into())
+        WebError::Service(denied.into())
     }
 }
 
@@ -64,7 +63,7 @@ impl IntoResponse for WebError {
                     .to_string(),
             ),
             WebError::BadForm => (StatusCode::BAD_REQUEST, "Bad request", "The form could not be read.".to_string()),
-            WebError::Api(err) => {
+            WebError::Service(err) => {
                 let problem = err.problem();
                 (err.status(), problem.title, problem.detail)
             }

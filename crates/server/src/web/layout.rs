@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::error::{WebError, WebResult};
 use super::session::WebUser;
-use crate::error::ApiError;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 pub struct OrgOption {
@@ -78,7 +78,7 @@ impl ProjectCtx {
         active: &'static str,
         title: &str,
     ) -> WebResult<Self> {
-        let not_found = || WebError::Api(ApiError::NotFound("project"));
+        let not_found = || WebError::Service(ServiceError::NotFound("project"));
         let id = ProjectId::parse(key).map_err(|_| not_found())?;
         let project = state.store.find_project(id).await?.ok_or_else(not_found)?;
         // Projects of orgs the user does not belong to look like nothing at all.

@@ -2,21 +2,18 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use gatepass_core::id::{OrgId, UserId};
-use gatepass_core::name::{DisplayName, Email, Slug};
-use gatepass_core::plan::Plan;
-use gatepass_store::{Org, User};
+use axum_extra::extract::cookie::CookieJar;
 
 use super::error::{WebError, WebResult};
 use super::form::FormData;
 use super::session::{
-    cookie_header, csrf_token, is_https, new_pre_session_key, read_cookie, WebUser, PRE_SESSION_COOKIE, SESSION_COOKIE,
+    cookie, csrf_token, is_https, new_pre_session_key, read_cookie, WebUser, PRE_SESSION_COOKIE, SESSION_COOKIE,
 };
-use crate::api::sessions::open_session;
-use crate::auth::{password, session, ClientIp};
-use crate::error::ApiError;
+use crate::auth::ClientIp;
+use crate::service::sessions::{self, FirstRun, OpenedSession};
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -48,23 +45,27 @@ pub async fn home(State(state): State<AppState>, user: Result<WebUser, WebError>
 }
 
 /// The pre-session key of this browser, minting one (with its cookie) if needed.
-fn pre_session(headers: &HeaderMap, state: &AppState) -> (String, Option<axum::http::HeaderValue>) {
+fn pre_session(headers: &HeaderMap, state: &AppState) -> (String, CookieJar) {
+    let jar = CookieJar::new();
     match read_cookie(headers, PRE_SESSION_COOKIE) {
-        Some(key) => (key.to_string(), None),
+        Some(key) => (key, jar),
         None => {
             let key = new_pre_session_key();
-            let cookie = cookie_header(PRE_SESSION_COOKIE, &key, 60 * 60 * 24, is_https(headers, state));
-            (key, Some(cookie))
+            let jar = jar.add(cookie(PRE_SESSION_COOKIE, key.clone(), 60 * 60 * 24, is_https(headers, state)));
+            (key, jar)
         }
     }
 }
 
-fn page_with_cookie(status: StatusCode, body: String, cookie: Option<axum::http::HeaderValue>) -> Response {
-    let mut response = (status, Html(body)).into_response();
-    if let Some(cookie) = cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+/// A login or setup page, with the pre-session cookie its form's CSRF token needs.
+fn pre_session_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    render: impl FnOnce(String) -> Result<String, askama::Error>,
+) -> WebResult<Response> {
+    let (key, jar) = pre_session(headers, state);
+    Ok((status, jar, Html(render(csrf_token(&key))?)).into_response())
 }
 
 pub async fn login_page(
@@ -78,9 +79,9 @@ pub async fn login_page(
     if state.store.count_users().await? == 0 {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let (key, cookie) = pre_session(&headers, &state);
-    let page = LoginPage { csrf: csrf_token(&key), email: String::new(), error: None };
-    Ok(page_with_cookie(StatusCode::OK, page.render()?, cookie))
+    pre_session_page(&state, &headers, StatusCode::OK, |csrf| {
+        LoginPage { csrf, email: String::new(), error: None }.render()
+    })
 }
 
 /// Logs in (rate limited by the same failure limiter as the API) and sets the session cookie.
@@ -91,45 +92,43 @@ pub async fn login(
     form: FormData,
 ) -> WebResult<Response> {
     let email = form.get("email");
-    match open_session(&state, client_ip, email, form.get("password")).await {
-        Ok((credential, _, _)) => Ok(signed_in(&state, &headers, &credential)),
-        Err(err @ (ApiError::Unauthorized | ApiError::RateLimited { .. })) => {
-            let (status, message) = match err {
-                ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "Incorrect email or password.".to_string()),
-                other => (other.status(), other.to_string()),
+    match sessions::open(&state, client_ip, email, form.get("password")).await {
+        Ok(opened) => Ok(signed_in(&state, &headers, opened)),
+        Err(err @ (ServiceError::Unauthorized | ServiceError::RateLimited { .. })) => {
+            let message = match &err {
+                ServiceError::Unauthorized => "Incorrect email or password.".to_string(),
+                other => other.to_string(),
             };
-            let (key, cookie) = pre_session(&headers, &state);
-            let page = LoginPage { csrf: csrf_token(&key), email: email.to_string(), error: Some(message) };
-            Ok(page_with_cookie(status, page.render()?, cookie))
+            pre_session_page(&state, &headers, err.status(), |csrf| {
+                LoginPage { csrf, email: email.to_string(), error: Some(message) }.render()
+            })
         }
         Err(other) => Err(other.into()),
     }
 }
 
-fn signed_in(state: &AppState, headers: &HeaderMap, credential: &str) -> Response {
+fn signed_in(state: &AppState, headers: &HeaderMap, opened: OpenedSession) -> Response {
     let max_age = state.config.session_ttl.whole_seconds();
-    let cookie = cookie_header(SESSION_COOKIE, credential, max_age, is_https(headers, state));
-    let mut response = Redirect::to("/projects").into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie);
-    response
+    let credential = opened.credential.expose_secret().to_string();
+    let jar = CookieJar::new().add(cookie(SESSION_COOKIE, credential, max_age, is_https(headers, state)));
+    (jar, Redirect::to("/projects")).into_response()
 }
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
     if let Some(credential) = read_cookie(&headers, SESSION_COOKIE) {
-        state.store.delete_session(&session::credential_digest(credential)).await?;
+        sessions::close(&state, &credential).await?;
     }
-    let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().append(header::SET_COOKIE, cookie_header(SESSION_COOKIE, "", 0, is_https(&headers, &state)));
-    Ok(response)
+    let jar = CookieJar::new().add(cookie(SESSION_COOKIE, String::new(), 0, is_https(&headers, &state)));
+    Ok((jar, Redirect::to("/login")).into_response())
 }
 
 pub async fn setup_page(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
     if state.store.count_users().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
-    let (key, cookie) = pre_session(&headers, &state);
-    let page = SetupPage { csrf: csrf_token(&key), email: String::new(), org_name: String::new(), error: None };
-    Ok(page_with_cookie(StatusCode::OK, page.render()?, cookie))
+    pre_session_page(&state, &headers, StatusCode::OK, |csrf| {
+        SetupPage { csrf, email: String::new(), org_name: String::new(), error: None }.render()
+    })
 }
 
 /// Creates the first admin (only while there is no user at all) and their
@@ -143,55 +142,22 @@ pub async fn setup(
     if state.store.count_users().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
-    let (email_text, password_text, org_text) = (form.get("email"), form.get("password"), form.get("org"));
-    let checked = check_setup(email_text, password_text, org_text);
-    let (email, org_name, org_slug) = match checked {
-        Ok(values) => values,
-        Err(message) => {
-            let (key, cookie) = pre_session(&headers, &state);
-            let page = SetupPage {
-                csrf: csrf_token(&key),
-                email: email_text.to_string(),
-                org_name: org_text.to_string(),
-                error: Some(message),
-            };
-            return Ok(page_with_cookie(StatusCode::UNPROCESSABLE_ENTITY, page.render()?, cookie));
-        }
-    };
-    let password_owned = password_text.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash_password(&password_owned))
-        .await
-        .map_err(|_| ApiError::Internal)?
-        .map_err(crate::error::invalid)?;
-    let now = state.clock.now();
-    let user = User {
-        id: UserId::generate(),
-        email: email.as_str().to_string(),
-        password_hash: hash,
-        instance_admin: true,
-        created_at: now,
-    };
-    if !state.store.create_first_user(&user).await? {
+    let first_run = FirstRun { email: form.get("email"), password: form.get("password"), org_name: form.get("org") };
+    match sessions::set_up_first_admin(&state, client_ip, first_run).await {
+        Ok(Some(opened)) => Ok(signed_in(&state, &headers, opened)),
         // Someone else finished setup first.
-        return Ok(Redirect::to("/login").into_response());
+        Ok(None) => Ok(Redirect::to("/login").into_response()),
+        Err(ServiceError::Invalid(message)) => {
+            pre_session_page(&state, &headers, StatusCode::UNPROCESSABLE_ENTITY, |csrf| {
+                SetupPage {
+                    csrf,
+                    email: form.get("email").to_string(),
+                    org_name: form.get("org").to_string(),
+                    error: Some(message),
+                }
+                .render()
+            })
+        }
+        Err(err) => Err(err.into()),
     }
-    let org = Org {
-        id: OrgId::generate(),
-        name: org_name.into_string(),
-        slug: org_slug.into_string(),
-        plan: Plan::Free,
-        created_at: now,
-    };
-    state.store.create_org(&org, user.id).await?;
-    let (credential, _, _) = open_session(&state, client_ip, email.as_str(), password_text).await?;
-    Ok(signed_in(&state, &headers, &credential))
-}
-
-fn check_setup(email: &str, password_text: &str, org: &str) -> Result<(Email, DisplayName, Slug), String> {
-    let email = Email::parse(email).map_err(|err| err.to_string())?;
-    password::check_password_rules(password_text).map_err(|err| err.to_string())?;
-    let org_name = DisplayName::parse("organization name", org).map_err(|err| err.to_string())?;
-    let slug = Slug::derive_from(org_name.as_str())
-        .ok_or_else(|| "choose an organization name with letters or digits".to_string())?;
-    Ok((email, org_name, slug))
 }

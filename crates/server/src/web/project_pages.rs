@@ -11,8 +11,7 @@ use super::error::WebResult;
 use super::form::FormData;
 use super::layout::{render, when, Layout, ProjectCtx, ProjectNav};
 use super::session::WebUser;
-use crate::error::ApiError;
-use crate::project_setup;
+use crate::service::{projects as project_service, ServiceError};
 use crate::state::AppState;
 
 /// A row of one of the simple tables: its cells in column order.
@@ -119,10 +118,10 @@ pub async fn create_environment(
     form: FormData,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "environments", "Environments").await?;
-    let created = project_setup::create_environment(&state, &web.caller(), &ctx.project, form.get("name")).await;
+    let created = project_service::create_environment(&state, &web.caller(), &ctx.project, form.get("name")).await;
     match created {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{}/environments", ctx.project.id)).into_response()),
-        Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
             environments_page(&state, &web, &key, form.get("name").to_string(), Some(err.to_string())).await
         }
         Err(err) => Err(err.into()),
@@ -177,10 +176,10 @@ pub async fn create_branch_rule(
     form: FormData,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "branch-rules", "Branch Tracking Rules").await?;
-    let created = project_setup::add_branch_rule(&state, &web.caller(), &ctx.project, form.get("pattern")).await;
+    let created = project_service::add_branch_rule(&state, &web.caller(), &ctx.project, form.get("pattern")).await;
     match created {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{}/branch-rules", ctx.project.id)).into_response()),
-        Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
             rules_page(&state, &web, &key, form.get("pattern").to_string(), Some(err.to_string())).await
         }
         Err(err) => Err(err.into()),

@@ -13,8 +13,7 @@ use super::error::WebResult;
 use super::form::FormData;
 use super::layout::{render, when, Layout, ProjectCtx, ProjectNav};
 use super::session::WebUser;
-use crate::error::ApiError;
-use crate::project_setup;
+use crate::service::{projects as project_service, ServiceError};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -92,12 +91,12 @@ pub async fn list(State(state): State<AppState>, web: WebUser, Query(query): Que
 
 pub async fn create(State(state): State<AppState>, web: WebUser, form: FormData) -> WebResult<Response> {
     let org = current_org(&state, &web, Some(form.get("org"))).await?;
-    let org = org.filter(|org| org.slug == form.get("org")).ok_or(ApiError::NotFound("organization"))?;
+    let org = org.filter(|org| org.slug == form.get("org")).ok_or(ServiceError::NotFound("organization"))?;
     let name_text = form.get("name").to_string();
-    let result = project_setup::create_project(&state, &web.caller(), &org, &name_text, Some(form.get("slug"))).await;
+    let result = project_service::create_project(&state, &web.caller(), &org, &name_text, Some(form.get("slug"))).await;
     match result {
         Ok(project) => Ok(Redirect::to(&format!("/projects/{}", project.id)).into_response()),
-        Err(err @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
             let page = projects_page(&state, &web, Some(org), Some(err.to_string()), name_text).await?;
             let mut response = render(&page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

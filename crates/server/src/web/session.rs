@@ -11,9 +11,10 @@ use std::net::IpAddr;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gatepass_core::access::{Area, Principal, UserGrant};
 use gatepass_core::id::OrgId;
 use gatepass_core::role::Role;
@@ -24,10 +25,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::error::WebError;
-use super::form::parse_urlencoded;
-use crate::auth::{session, user_for_session, Caller, ClientIp};
-use crate::error::ApiError;
-use crate::server::MAX_BODY_BYTES;
+use super::form::FormData;
+use crate::auth::{session, ClientIp};
+use crate::limits::MAX_BODY_BYTES;
+use crate::service::{sessions, Caller, ServiceError};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "gatepass_session";
@@ -35,22 +36,17 @@ pub const SESSION_COOKIE: &str = "gatepass_session";
 pub const PRE_SESSION_COOKIE: &str = "gatepass_presession";
 pub const CSRF_FIELD: &str = "_csrf";
 
-/// The value of cookie `name`, if the request carries it.
-pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
+/// The value of cookie `name`, if the request carries a non-empty one.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(name).map(|cookie| cookie.value().trim().to_string()).filter(|value| !value.is_empty())
 }
 
 /// The CSRF token of forms shown to the holder of cookie value `key`.
 pub fn csrf_token(key: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+        unreachable!("HMAC takes keys of any length")
+    };
     mac.update(b"gatepass dashboard csrf v1");
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -59,7 +55,7 @@ fn csrf_matches(headers: &HeaderMap, presented: &str) -> bool {
     [SESSION_COOKIE, PRE_SESSION_COOKIE]
         .iter()
         .filter_map(|name| read_cookie(headers, name))
-        .any(|key| bool::from(csrf_token(key).as_bytes().ct_eq(presented.as_bytes())))
+        .any(|key| bool::from(csrf_token(&key).as_bytes().ct_eq(presented.as_bytes())))
 }
 
 /// Refuses every POST whose form lacks the CSRF token matching its cookies.
@@ -69,11 +65,11 @@ pub async fn require_csrf(request: Request, next: Next) -> Response {
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return WebError::Api(ApiError::PayloadTooLarge).into_response();
+        return WebError::Service(ServiceError::PayloadTooLarge).into_response();
     };
-    let pairs = parse_urlencoded(&bytes);
-    let presented = pairs.iter().find(|(key, _)| key == CSRF_FIELD).map(|(_, value)| value.as_str());
-    if !presented.is_some_and(|token| csrf_matches(&parts.headers, token)) {
+    let form = FormData::parse(&bytes).unwrap_or_default();
+    let presented = form.get(CSRF_FIELD);
+    if presented.is_empty() || !csrf_matches(&parts.headers, presented) {
         return WebError::Csrf.into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
@@ -90,18 +86,22 @@ pub fn is_https(headers: &HeaderMap, state: &AppState) -> bool {
     forwarded || state.config.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
 }
 
-/// A `Set-Cookie` value: always HttpOnly and SameSite=Lax, Secure over HTTPS.
-pub fn cookie_header(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}");
-    HeaderValue::from_str(&text).expect("cookie values are ASCII")
+/// A dashboard cookie: always HttpOnly and SameSite=Lax, Secure over HTTPS.
+pub fn cookie(name: &'static str, value: String, max_age_secs: i64, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .max_age(time::Duration::seconds(max_age_secs))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
 }
 
 /// A fresh pre-session key.
 pub fn new_pre_session_key() -> String {
     let mut random = [0u8; 32];
     gatepass_core::base62::fill_random(&mut random);
-    String::from_utf8(random.to_vec()).expect("base62 is ASCII")
+    random.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// A logged-in dashboard user.
@@ -115,7 +115,7 @@ pub struct WebUser {
 
 impl WebUser {
     /// The same caller an API request with this session would be, so the
-    /// token service authorizes and audits dashboard actions identically.
+    /// service authorizes and audits dashboard actions identically.
     pub fn caller(&self) -> Caller {
         Caller {
             principal: Principal::User(self.grant.clone()),
@@ -131,7 +131,7 @@ impl WebUser {
 
     /// Whether the user may manage `area` of `org` (tokens, environments, rules).
     pub fn may_admin(&self, org: OrgId, area: Area) -> bool {
-        self.caller().principal.authorize(Scope::Admin, org, area).is_ok()
+        Principal::User(self.grant.clone()).authorize(Scope::Admin, org, area).is_ok()
     }
 }
 
@@ -142,22 +142,23 @@ impl FromRequestParts<AppState> for WebUser {
         let credential = read_cookie(&parts.headers, SESSION_COOKIE)
             .filter(|value| session::is_session_credential(value))
             .ok_or(WebError::LoginRequired)?;
-        let (user, grant) =
-            user_for_session(state, credential).await.map_err(ApiError::from)?.ok_or(WebError::LoginRequired)?;
+        let (user, grant) = sessions::user_for(state, &credential).await?.ok_or(WebError::LoginRequired)?;
         let ClientIp(client_ip) = ClientIp::from_parts(parts, state.config.trust_forwarded_for);
-        Ok(WebUser { user, grant, client_ip, csrf: csrf_token(credential) })
+        Ok(WebUser { user, grant, client_ip, csrf: csrf_token(&credential) })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{header, HeaderValue};
+
     use super::*;
 
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_static("a=1; gatepass_session=gps_x ; b=2"));
-        assert_eq!(read_cookie(&headers, SESSION_COOKIE), Some("gps_x"));
+        assert_eq!(read_cookie(&headers, SESSION_COOKIE).as_deref(), Some("gps_x"));
         assert_eq!(read_cookie(&headers, PRE_SESSION_COOKIE), None);
     }
 
@@ -169,5 +170,14 @@ mod tests {
         assert!(!csrf_matches(&headers, &csrf_token("gps_theirs")));
         assert!(!csrf_matches(&headers, ""));
         assert!(!csrf_matches(&HeaderMap::new(), &csrf_token("gps_mine")));
+    }
+
+    #[test]
+    fn cookies_are_http_only_and_same_site_lax() {
+        let text = cookie(SESSION_COOKIE, "gps_x".into(), 60, true).to_string();
+        for part in ["gatepass_session=gps_x", "HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=60"] {
+            assert!(text.contains(part), "{text}");
+        }
+        assert!(!cookie(SESSION_COOKIE, "gps_x".into(), 60, false).to_string().contains("Secure"));
     }
 }

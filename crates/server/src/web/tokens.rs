@@ -11,10 +11,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use gatepass_core::access::Area;
 use gatepass_core::expiry;
-use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
-use gatepass_core::scope::{Scope, Scopes};
-use gatepass_core::token::PlainToken;
+use gatepass_core::scope::Scope;
+use gatepass_core::token::{PlainToken, TokenStatus};
 use gatepass_store::{Environment, TokenFilter, TokenRecord};
 use serde::Deserialize;
 
@@ -22,9 +21,10 @@ use super::error::{WebError, WebResult};
 use super::form::FormData;
 use super::layout::{day, when, Layout, ProjectCtx, ProjectNav};
 use super::session::{is_https, WebUser};
-use crate::error::{invalid, ApiError};
+use crate::service::resolve::{self, ReachRequest};
+use crate::service::tokens::{self, IssueRequest};
+use crate::service::{invalid, orgs, ServiceError};
 use crate::state::AppState;
-use crate::tokens::{self, IssueRequest};
 
 /// A time in a table cell: the day shown, the full time on hover.
 pub struct Stamp {
@@ -154,19 +154,11 @@ fn environment_label(reach: Reach, environments: &[Environment]) -> String {
     }
 }
 
-fn usage_text(active: u64, limit: Option<u32>, plan: &str) -> String {
-    let noun = if active == 1 { "token" } else { "tokens" };
-    match limit {
-        Some(limit) => format!("{active} of {limit} tokens used on the {plan} plan"),
-        None => format!("{active} active {noun} (the {plan} plan has no limit)"),
-    }
-}
-
 async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: Overlay) -> WebResult<TokensPage> {
     let now = state.clock.now();
     let environments = state.store.list_environments(ctx.project.id).await?;
     let filter = TokenFilter { project: Some(ctx.project.id), include_revoked: false };
-    let records = state.store.list_tokens(ctx.org.id, filter).await?;
+    let records = tokens::list(state, &web.caller(), &ctx.org, filter).await?;
     let rows = records
         .iter()
         .map(|record| TokenRow {
@@ -179,10 +171,10 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
             created: stamp(Some(record.created_at)),
             last_used: stamp(record.last_used_at),
             expires: stamp(record.expires_at),
-            expired: record.status(now) == gatepass_store::TokenStatus::Expired,
+            expired: tokens::status(record, now) == TokenStatus::Expired,
         })
         .collect();
-    let usage = crate::api::usage(state, &ctx.org).await?;
+    let usage = orgs::usage(state, &ctx.org).await?;
     let can_manage = web.may_admin(ctx.org.id, Area::Project(ctx.project.id));
     let mut page = TokensPage {
         tokens_url: ctx.tokens_url(),
@@ -190,7 +182,7 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
         salt_error: state.verifier.salt().err().map(|err| err.to_string()),
         notice: None,
         error: None,
-        usage: usage_text(usage.active_tokens, usage.token_limit, ctx.org.plan.as_str()),
+        usage: usage.sentence(ctx.org.plan),
         rows,
         environments: Vec::new(),
         scope_choices: Vec::new(),
@@ -310,19 +302,18 @@ fn public_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-async fn issue_request(state: &AppState, ctx: &ProjectCtx, form: &GenerateForm) -> Result<IssueRequest, ApiError> {
-    let name = DisplayName::parse("name", &form.name).map_err(invalid)?;
-    let reach = match form.environment.as_str() {
-        "" => Reach::Project(ctx.project.id),
-        key => {
-            let env = crate::api::resolve::environment(state, &ctx.project, key).await?;
-            Reach::Environment(ctx.project.id, env.id)
-        }
-    };
-    let scopes: Scopes = Scopes::parse_each(form.scopes.iter().map(String::as_str)).map_err(invalid)?;
+async fn issue_request(
+    state: &AppState,
+    web: &WebUser,
+    ctx: &ProjectCtx,
+    form: &GenerateForm,
+) -> Result<IssueRequest, ServiceError> {
+    let project = ctx.project.id.to_string();
+    let environment = Some(form.environment.as_str()).filter(|key| !key.is_empty());
+    let reach = ReachRequest { level: None, project: Some(&project), environment };
+    let reach = resolve::reach(state, &web.caller(), &ctx.org, reach).await?;
     let expires_in = Some(form.expires_in.as_str()).filter(|text| !text.is_empty());
-    let expires_at = expiry::resolve_expiry(None, expires_in, state.clock.now()).map_err(invalid)?;
-    Ok(IssueRequest { name, reach, scopes, expires_at })
+    IssueRequest::parse(Some(&form.name), reach, Some(&form.scopes), None, expires_in, state.clock.now())
 }
 
 /// Issues a token and answers with the one-time result view.
@@ -336,7 +327,7 @@ pub async fn generate(
     let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
     require_manage(&web, &ctx)?;
     let form = GenerateForm::from_form(&form);
-    let issued = match issue_request(&state, &ctx, &form).await {
+    let issued = match issue_request(&state, &web, &ctx, &form).await {
         Ok(request) => tokens::issue(&state, &web.caller(), &ctx.org, request).await,
         Err(err) => Err(err),
     };
@@ -346,9 +337,12 @@ pub async fn generate(
             let page = build_page(&state, &web, ctx, Overlay::Result(issued)).await?;
             respond(&page, StatusCode::CREATED)
         }
-        Err(err @ (ApiError::Forbidden(_) | ApiError::Unauthorized | ApiError::Internal | ApiError::Unavailable)) => {
-            Err(err.into())
-        }
+        Err(
+            err @ (ServiceError::Forbidden(_)
+            | ServiceError::Unauthorized
+            | ServiceError::Internal
+            | ServiceError::Unavailable),
+        ) => Err(err.into()),
         // Everything the person can fix (or must be told about, such as the
         // missing salt) goes back into the dialog.
         Err(err) => {
@@ -378,7 +372,7 @@ fn one_time(
 async fn project_token(state: &AppState, web: &WebUser, ctx: &ProjectCtx, id: &str) -> WebResult<TokenRecord> {
     let record = tokens::find(state, &web.caller(), &ctx.org, id).await?;
     if record.reach.project() != Some(ctx.project.id) {
-        return Err(WebError::Api(ApiError::NotFound("token")));
+        return Err(WebError::Service(ServiceError::NotFound("token")));
     }
     Ok(record)
 }
@@ -442,7 +436,7 @@ pub async fn rotate(
     let record = project_token(&state, &web, &ctx, &id).await?;
     let grace = match form.get("grace") {
         "" => Ok(None),
-        text => gatepass_core::expiry::parse_grace(text).map(Some).map_err(crate::error::invalid),
+        text => expiry::parse_grace(text).map(Some).map_err(invalid),
     };
     let rotated = match grace {
         Ok(grace) => tokens::rotate(&state, &web.caller(), &record, grace).await,
@@ -453,7 +447,7 @@ pub async fn rotate(
             let issued = one_time(&state, &headers, "Deployment token rotated", &record, &plain);
             respond(&build_page(&state, &web, ctx, Overlay::Result(issued)).await?, StatusCode::OK)
         }
-        Err(err @ (ApiError::SaltUnavailable(_) | ApiError::Conflict(_) | ApiError::Invalid(_))) => {
+        Err(err @ (ServiceError::SaltUnavailable(_) | ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
             let status = err.status();
             let mut page = build_page(&state, &web, ctx, Overlay::None).await?;
             page.error = Some(err.to_string());

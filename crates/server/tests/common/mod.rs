@@ -59,7 +59,7 @@ impl TestServer {
         let store = self.server.state.store.as_ref();
         bootstrap::create_admin(store, email, ADMIN_PASSWORD).await.expect("create user");
         let login = self.anonymous().login(email, ADMIN_PASSWORD).await.expect("login");
-        self.client(&login.token)
+        self.client(login.token.expose_secret())
     }
 
     /// An instance admin with an org (`plan`), a project `web` and
@@ -78,7 +78,7 @@ impl TestServer {
         fixture.admin.create_user(email, ADMIN_PASSWORD, false).await.expect("create user");
         fixture.admin.add_member(&fixture.org.id, email, role).await.expect("add member");
         let login = self.anonymous().login(email, ADMIN_PASSWORD).await.expect("login");
-        self.client(&login.token)
+        self.client(login.token.expose_secret())
     }
 }
 
