@@ -70,13 +70,16 @@ async fn an_acknowledged_token_survives_kill_9() {
         .login("admin@gatepass.local", &password.expect("first start prints the password"))
         .await
         .unwrap();
-    let admin = Client::new(&url, Some(&login.token));
+    let admin = Client::new(&url, Some(login.token.expose_secret()));
     let request = CreateToken { project: Some("web".into()), ..Default::default() };
     let issued = admin.create_token("demo", &request).await.expect("201 Created");
     first.start_kill().unwrap(); // SIGKILL: no graceful shutdown, no flush
     first.wait().await.unwrap();
 
     let (_second, url, _) = serve(dir.path()).await;
-    let token = Client::new(&url, Some(&issued.token)).whoami_token().await.expect("the token survived the crash");
+    let token = Client::new(&url, Some(issued.token.expose_secret()))
+        .whoami_token()
+        .await
+        .expect("the token survived the crash");
     assert_eq!(token.id, issued.metadata.id);
 }

@@ -50,7 +50,7 @@ pub type ClientResult<T> = Result<T, ClientError>;
 #[derive(Debug, Clone)]
 pub struct Client {
     base_url: String,
-    credential: Option<String>,
+    credential: Option<Secret>,
     http: reqwest::Client,
 }
 
@@ -61,7 +61,7 @@ impl Client {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        Self { base_url: base_url.trim_end_matches('/').to_string(), credential: credential.map(str::to_string), http }
+        Self { base_url: base_url.trim_end_matches('/').to_string(), credential: credential.map(Secret::new), http }
     }
 
     pub fn base_url(&self) -> &str {
@@ -69,7 +69,7 @@ impl Client {
     }
 
     pub fn with_credential(&self, credential: &str) -> Self {
-        Self { credential: Some(credential.to_string()), ..self.clone() }
+        Self { credential: Some(Secret::new(credential)), ..self.clone() }
     }
 
     /// Sends a request and decodes a JSON answer (or nothing, for 204).
@@ -109,7 +109,7 @@ impl Client {
         let url = format!("{}{}", self.base_url, path);
         let mut request = self.http.request(method, &url);
         if let Some(credential) = &self.credential {
-            request = request.bearer_auth(credential);
+            request = request.bearer_auth(credential.expose_secret());
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -305,4 +305,23 @@ fn seg(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_credential_or_token() {
+        let client = Client::new("http://127.0.0.1:1", Some("gpd_secretvalue"));
+        assert!(!format!("{client:?}").contains("secretvalue"));
+        let login: LoginResponse = serde_json::from_value(serde_json::json!({
+            "token": "gps_secretvalue",
+            "user": {"id": "usr_1", "email": "a@example.test", "instance_admin": false},
+            "expires_at": "2026-12-01T00:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(login.token.expose_secret(), "gps_secretvalue");
+        assert!(!format!("{login:?}").contains("secretvalue"));
+    }
 }

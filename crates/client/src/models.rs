@@ -3,6 +3,28 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A secret the server hands out once (a token's plaintext, a session
+/// credential). `Debug` never shows it; read it with [`Secret::expose_secret`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -21,7 +43,7 @@ pub struct User {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginResponse {
-    pub token: String,
+    pub token: Secret,
     pub user: User,
     pub expires_at: String,
 }
@@ -121,7 +143,7 @@ pub struct Token {
 pub struct IssuedToken {
     #[serde(flatten)]
     pub metadata: Token,
-    pub token: String,
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

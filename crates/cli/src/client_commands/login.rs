@@ -60,7 +60,7 @@ pub async fn login(global: &GlobalArgs, args: LoginArgs) -> anyhow::Result<()> {
     }
     let credentials = Credentials {
         url: client.base_url().to_string(),
-        session: answer.token,
+        session: answer.token.expose_secret().to_string(),
         email: answer.user.email.clone(),
         expires_at: answer.expires_at.clone(),
     };

@@ -16,12 +16,13 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Args;
 use gatepass_client::Client;
+use gatepass_core::token::SESSION_PREFIX;
 
 use crate::config_file::{self, Credentials};
 use crate::exit;
 
 /// Flags every client command understands (anywhere on the command line).
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The gatepass server, e.g. https://gatepass.example.com [default: the `gatepass login` URL]
@@ -35,6 +36,16 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
+impl std::fmt::Debug for GlobalArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
 /// Which kind of credential a command runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialKind {
@@ -43,9 +54,6 @@ pub enum CredentialKind {
     /// A deployment token (`gpd_…`, `gpo_…`).
     Token,
 }
-
-/// Session credentials start with this prefix (the server's contract).
-const SESSION_PREFIX: &str = "gps_";
 
 /// A connected client and how to print.
 pub struct Ctx {

@@ -203,13 +203,13 @@ struct IssuedOutput<'a> {
 }
 
 fn print_issued(ctx: &Ctx, issued: &IssuedToken, verb: &str, format: Option<ExportFormat>) -> anyhow::Result<()> {
-    let block = format.map(|format| export::block(format, ctx.client.base_url(), &issued.token));
+    let block = format.map(|format| export::block(format, ctx.client.base_url(), issued.token.expose_secret()));
     if ctx.json {
         return output::print_json(&IssuedOutput { issued, export: block });
     }
     let token = &issued.metadata;
     println!("{} Token {verb} (shown once):", output::check());
-    println!("{}", issued.token);
+    println!("{}", issued.token.expose_secret());
     println!();
     println!("  id       {}", token.id);
     println!("  name     {}", token.name);

@@ -45,7 +45,7 @@ impl World {
             .unwrap();
         let url = server.url();
         let login = Client::new(&url, None).login(ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-        let admin = Client::new(&url, Some(&login.token));
+        let admin = Client::new(&url, Some(login.token.expose_secret()));
         let org = admin.create_org("Acme", "acme", "free").await.unwrap();
         let project = admin.create_project(&org.id, "Web", "web").await.unwrap();
         for name in ["production", "staging"] {
@@ -58,7 +58,7 @@ impl World {
     pub async fn user(&self, email: &str) -> Client {
         self.admin.create_user(email, ADMIN_PASSWORD, false).await.unwrap();
         let login = Client::new(&self.url, None).login(email, ADMIN_PASSWORD).await.unwrap();
-        Client::new(&self.url, Some(&login.token))
+        Client::new(&self.url, Some(login.token.expose_secret()))
     }
 
     /// A CLI with its own (empty) config dir, pointed at nothing yet.

@@ -58,7 +58,7 @@ async fn a_token_created_on_one_node_works_on_the_other_at_once() {
 
     let issued = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "ci")).await.unwrap();
 
-    let on_b = b.client(Some(&issued.token));
+    let on_b = b.client(Some(issued.token.expose_secret()));
     assert_eq!(on_b.whoami_token().await.expect("B accepts the new token").id, issued.metadata.id);
     let deployment = on_b.deploy("web", &deploy("production")).await.expect("B lets it deploy");
     assert_eq!(deployment.created_by.id, issued.metadata.id);
@@ -71,7 +71,7 @@ async fn a_token_revoked_on_one_node_is_rejected_by_the_other_within_a_second() 
     let admin = a.client(Some(&a.login().await));
     let fixture = org_on(&admin, "free").await;
     let issued = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "ci")).await.unwrap();
-    let (on_a, on_b) = (a.client(Some(&issued.token)), b.client(Some(&issued.token)));
+    let (on_a, on_b) = (a.client(Some(issued.token.expose_secret())), b.client(Some(issued.token.expose_secret())));
     // Both nodes have seen the token work, so a node that caches has it cached.
     on_a.whoami_token().await.unwrap();
     on_b.whoami_token().await.unwrap();
@@ -131,10 +131,10 @@ async fn last_used_times_coalesced_on_each_node_add_up_to_the_latest_use() {
     let last_on_b = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "last-on-b")).await.unwrap();
     let last_on_a = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "last-on-a")).await.unwrap();
 
-    use_token(&a, &last_on_b.token).await;
-    let b_use = use_token(&b, &last_on_b.token).await;
-    use_token(&b, &last_on_a.token).await;
-    let a_use = use_token(&a, &last_on_a.token).await;
+    use_token(&a, last_on_b.token.expose_secret()).await;
+    let b_use = use_token(&b, last_on_b.token.expose_secret()).await;
+    use_token(&b, last_on_a.token.expose_secret()).await;
+    let a_use = use_token(&a, last_on_a.token.expose_secret()).await;
 
     // A flushes first; B then saves an older time for `last_on_a`, which
     // must not move it backwards, and a newer one for `last_on_b`.
@@ -181,8 +181,8 @@ async fn a_node_that_loses_the_database_is_unready_and_recovers_by_itself_withou
 
     let token = admin.get_token(&fixture.org.id, &issued.metadata.id).await.expect("B finds the token again");
     assert_eq!(token.status, "active");
-    b.client(Some(&issued.token)).whoami_token().await.expect("the token still works on B");
-    a.client(Some(&issued.token)).whoami_token().await.expect("and on A");
+    b.client(Some(issued.token.expose_secret())).whoami_token().await.expect("the token still works on B");
+    a.client(Some(issued.token.expose_secret())).whoami_token().await.expect("and on A");
     admin.create_token(&fixture.org.id, &deploy_token(&fixture, "after")).await.expect("B writes again");
 }
 

@@ -109,7 +109,13 @@ impl Node {
     /// An instance admin's session on this node (sessions live in the
     /// database, so it works on every node).
     pub async fn login(&self) -> String {
-        self.client(None).login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("admin logs in").token
+        self.client(None)
+            .login(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .expect("admin logs in")
+            .token
+            .expose_secret()
+            .to_string()
     }
 
     pub async fn readyz(&self) -> Option<u16> {
