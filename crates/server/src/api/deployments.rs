@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::keys::{DeploymentKey, InProject, ProjectKey};
 use crate::problem::Problem;
 use crate::service::deployments::{self, DeployRequest};
 use crate::service::{resolve, Caller, ServiceResult};
@@ -51,17 +52,14 @@ async fn view(state: &AppState, deployment: &Deployment) -> ServiceResult<Deploy
 /// Record a deployment (needs `deploy` reaching the environment). Checks the
 /// branch tracking rules and notifies the deploy hook.
 #[utoipa::path(post, path = "/v1/projects/{project}/deployments", tag = "deployments",
-    params(("project" = String, Path, description = "Project id or slug")), request_body = CreateDeploymentRequest,
+    params(ProjectKey), request_body = CreateDeploymentRequest,
     responses((status = 201, body = DeploymentView),
-        (status = 422, description = "Ref outside the branch tracking rules, or an invalid field", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 422, description = "Ref outside the branch tracking rules, or an invalid field", body = Problem)))]
 pub async fn create_deployment(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
+    InProject { caller, project }: InProject,
     ApiJson(body): ApiJson<CreateDeploymentRequest>,
 ) -> ServiceResult<(StatusCode, axum::Json<DeploymentView>)> {
-    let project = resolve::project(&state, &caller, &project).await?;
     let environment = resolve::environment(&state, &project, &body.environment).await?;
     let request = DeployRequest { git_ref: &body.git_ref, commit: &body.commit, description: &body.description };
     let deployment = deployments::create(&state, &caller, &project, &environment, request).await?;
@@ -70,15 +68,12 @@ pub async fn create_deployment(
 
 /// A project's deployments, newest first.
 #[utoipa::path(get, path = "/v1/projects/{project}/deployments", tag = "deployments",
-    params(("project" = String, Path, description = "Project id or slug"), ListDeploymentsQuery),
-    responses((status = 200, body = Vec<DeploymentView>)), security(("bearer" = [])))]
+    params(ProjectKey, ListDeploymentsQuery), responses((status = 200, body = Vec<DeploymentView>)))]
 pub async fn list_deployments(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
+    InProject { caller, project }: InProject,
     ApiQuery(query): ApiQuery<ListDeploymentsQuery>,
 ) -> ServiceResult<axum::Json<Vec<DeploymentView>>> {
-    let project = resolve::project(&state, &caller, &project).await?;
     let deployments = deployments::list(&state, &caller, &project, query.limit.unwrap_or(50)).await?;
     let mut views = Vec::with_capacity(deployments.len());
     for deployment in &deployments {
@@ -89,28 +84,26 @@ pub async fn list_deployments(
 
 /// One deployment (its hook delivery status included).
 #[utoipa::path(get, path = "/v1/deployments/{id}", tag = "deployments",
-    params(("id" = String, Path, description = "dep_…")),
-    responses((status = 200, body = DeploymentView)), security(("bearer" = [])))]
+    params(DeploymentKey), responses((status = 200, body = DeploymentView)))]
 pub async fn get_deployment(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(key): ApiPath<DeploymentKey>,
 ) -> ServiceResult<axum::Json<DeploymentView>> {
-    let deployment = deployments::find(&state, &caller, &id).await?;
+    let deployment = deployments::find(&state, &caller, &key.id).await?;
     deployments::require_read(&caller, &deployment)?;
     Ok(axum::Json(view(&state, &deployment).await?))
 }
 
 /// Archive a deployment (needs `delete`).
 #[utoipa::path(post, path = "/v1/deployments/{id}/archive", tag = "deployments",
-    params(("id" = String, Path, description = "dep_…")),
-    responses((status = 200, body = DeploymentView)), security(("bearer" = [])))]
+    params(DeploymentKey), responses((status = 200, body = DeploymentView)))]
 pub async fn archive_deployment(
     State(state): State<AppState>,
     caller: Caller,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(key): ApiPath<DeploymentKey>,
 ) -> ServiceResult<axum::Json<DeploymentView>> {
-    let mut deployment = deployments::find(&state, &caller, &id).await?;
+    let mut deployment = deployments::find(&state, &caller, &key.id).await?;
     deployments::archive(&state, &caller, &mut deployment).await?;
     Ok(axum::Json(view(&state, &deployment).await?))
 }

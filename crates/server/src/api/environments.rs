@@ -2,14 +2,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath};
+use super::keys::{BranchRuleKey, EnvironmentKey, InProject, ProjectKey};
 use crate::problem::Problem;
-use crate::service::{projects, resolve, Caller, ServiceResult};
+use crate::service::{projects, resolve, ServiceResult};
 use crate::state::AppState;
 use crate::views::{BranchRuleView, EnvironmentView};
 
@@ -36,95 +38,74 @@ pub struct CreateBranchRuleRequest {
 }
 
 /// Create an environment.
-#[utoipa::path(post, path = "/v1/projects/{project}/environments", tag = "environments",
-    params(("project" = String, Path, description = "Project id or slug")), request_body = CreateEnvironmentRequest,
-    responses((status = 201, body = EnvironmentView), (status = 409, description = "The name is taken", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/projects/{project}/environments", tag = "environments", params(ProjectKey),
+    request_body = CreateEnvironmentRequest,
+    responses((status = 201, body = EnvironmentView), (status = 409, description = "The name is taken", body = Problem)))]
 pub async fn create_environment(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
+    InProject { caller, project }: InProject,
     ApiJson(body): ApiJson<CreateEnvironmentRequest>,
-) -> ServiceResult<(StatusCode, axum::Json<EnvironmentView>)> {
-    let project = resolve::project(&state, &caller, &project).await?;
+) -> ServiceResult<(StatusCode, Json<EnvironmentView>)> {
     let environment = projects::create_environment(&state, &caller, &project, &body.name).await?;
-    Ok((StatusCode::CREATED, axum::Json((&environment).into())))
+    Ok((StatusCode::CREATED, Json((&environment).into())))
 }
 
 /// A project's environments.
-#[utoipa::path(get, path = "/v1/projects/{project}/environments", tag = "environments",
-    params(("project" = String, Path, description = "Project id or slug")),
-    responses((status = 200, body = Vec<EnvironmentView>), (status = 409, description = "The slug is ambiguous", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/projects/{project}/environments", tag = "environments", params(ProjectKey),
+    responses((status = 200, body = Vec<EnvironmentView>)))]
 pub async fn list_environments(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
-) -> ServiceResult<axum::Json<Vec<EnvironmentView>>> {
-    let project = resolve::project(&state, &caller, &project).await?;
+    InProject { caller, project }: InProject,
+) -> ServiceResult<Json<Vec<EnvironmentView>>> {
     let environments = projects::list_environments(&state, &caller, &project).await?;
-    Ok(axum::Json(environments.iter().map(EnvironmentView::from).collect()))
+    Ok(Json(environments.iter().map(EnvironmentView::from).collect()))
 }
 
 /// Delete an environment; tokens reaching only it are revoked.
 #[utoipa::path(delete, path = "/v1/projects/{project}/environments/{environment}", tag = "environments",
-    params(("project" = String, Path, description = "Project id or slug"),
-        ("environment" = String, Path, description = "Environment id or name")),
-    responses((status = 204, description = "Deleted"), (status = 409, description = "The slug is ambiguous", body = Problem)),
-    security(("bearer" = [])))]
+    params(EnvironmentKey), responses((status = 204, description = "Deleted")))]
 pub async fn delete_environment(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((project, environment)): ApiPath<(String, String)>,
+    InProject { caller, project }: InProject,
+    ApiPath(key): ApiPath<EnvironmentKey>,
 ) -> ServiceResult<StatusCode> {
-    let project = resolve::project(&state, &caller, &project).await?;
-    let environment = resolve::environment(&state, &project, &environment).await?;
+    let environment = resolve::environment(&state, &project, &key.environment).await?;
     projects::delete_environment(&state, &caller, &project, &environment).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Add a branch tracking rule. With rules, only matching refs deploy.
-#[utoipa::path(post, path = "/v1/projects/{project}/branch-rules", tag = "branch rules",
-    params(("project" = String, Path, description = "Project id or slug")), request_body = CreateBranchRuleRequest,
-    responses((status = 201, body = BranchRuleView), (status = 409, description = "The pattern exists already", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/projects/{project}/branch-rules", tag = "branch rules", params(ProjectKey),
+    request_body = CreateBranchRuleRequest,
+    responses((status = 201, body = BranchRuleView), (status = 409, description = "The pattern exists already", body = Problem)))]
 pub async fn create_branch_rule(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
+    InProject { caller, project }: InProject,
     ApiJson(body): ApiJson<CreateBranchRuleRequest>,
-) -> ServiceResult<(StatusCode, axum::Json<BranchRuleView>)> {
-    let project = resolve::project(&state, &caller, &project).await?;
+) -> ServiceResult<(StatusCode, Json<BranchRuleView>)> {
     let rule = projects::add_branch_rule(&state, &caller, &project, &body.pattern).await?;
-    Ok((StatusCode::CREATED, axum::Json((&rule).into())))
+    Ok((StatusCode::CREATED, Json((&rule).into())))
 }
 
 /// A project's branch tracking rules.
-#[utoipa::path(get, path = "/v1/projects/{project}/branch-rules", tag = "branch rules",
-    params(("project" = String, Path, description = "Project id or slug")),
-    responses((status = 200, body = Vec<BranchRuleView>), (status = 409, description = "The slug is ambiguous", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/projects/{project}/branch-rules", tag = "branch rules", params(ProjectKey),
+    responses((status = 200, body = Vec<BranchRuleView>)))]
 pub async fn list_branch_rules(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
-) -> ServiceResult<axum::Json<Vec<BranchRuleView>>> {
-    let project = resolve::project(&state, &caller, &project).await?;
+    InProject { caller, project }: InProject,
+) -> ServiceResult<Json<Vec<BranchRuleView>>> {
     let rules = projects::list_branch_rules(&state, &caller, &project).await?;
-    Ok(axum::Json(rules.iter().map(BranchRuleView::from).collect()))
+    Ok(Json(rules.iter().map(BranchRuleView::from).collect()))
 }
 
 /// Remove a branch tracking rule.
 #[utoipa::path(delete, path = "/v1/projects/{project}/branch-rules/{rule}", tag = "branch rules",
-    params(("project" = String, Path, description = "Project id or slug"), ("rule" = String, Path, description = "brr_…")),
-    responses((status = 204, description = "Removed"), (status = 409, description = "The slug is ambiguous", body = Problem)),
-    security(("bearer" = [])))]
+    params(BranchRuleKey), responses((status = 204, description = "Removed")))]
 pub async fn delete_branch_rule(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((project, rule)): ApiPath<(String, String)>,
+    InProject { caller, project }: InProject,
+    ApiPath(key): ApiPath<BranchRuleKey>,
 ) -> ServiceResult<StatusCode> {
-    let project = resolve::project(&state, &caller, &project).await?;
-    projects::delete_branch_rule(&state, &caller, &project, &rule).await?;
+    projects::delete_branch_rule(&state, &caller, &project, &key.rule).await?;
     Ok(StatusCode::NO_CONTENT)
 }

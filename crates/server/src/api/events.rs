@@ -1,6 +1,7 @@
 //! `/v1/orgs/{org}/events`: the audit log.
 
 use axum::extract::State;
+use axum::Json;
 use gatepass_core::access::Area;
 use gatepass_core::scope::Scope;
 use serde::Deserialize;
@@ -8,8 +9,9 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiPath, ApiQuery};
-use crate::service::{resolve, Caller, ServiceResult};
+use super::extract::ApiQuery;
+use super::keys::{InOrg, OrgKey};
+use crate::service::ServiceResult;
 use crate::state::AppState;
 use crate::views::EventView;
 
@@ -26,17 +28,14 @@ pub struct ListEventsQuery {
 }
 
 /// Audit events of an organization (needs `admin`).
-#[utoipa::path(get, path = "/v1/orgs/{org}/events", tag = "audit",
-    params(("org" = String, Path, description = "Organization id or slug"), ListEventsQuery),
-    responses((status = 200, body = Vec<EventView>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/events", tag = "audit", params(OrgKey, ListEventsQuery),
+    responses((status = 200, body = Vec<EventView>)))]
 pub async fn list_events(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
+    InOrg { caller, org }: InOrg,
     ApiQuery(query): ApiQuery<ListEventsQuery>,
-) -> ServiceResult<axum::Json<Vec<EventView>>> {
-    let org = resolve::org(&state, &caller, &org).await?;
+) -> ServiceResult<Json<Vec<EventView>>> {
     caller.principal.authorize(Scope::Admin, org.id, Area::Org)?;
     let events = state.store.list_events(Some(org.id), query.limit.unwrap_or(100).clamp(1, 1000)).await?;
-    Ok(axum::Json(events.iter().map(EventView::from).collect()))
+    Ok(Json(events.iter().map(EventView::from).collect()))
 }

@@ -10,7 +10,7 @@ use crate::salt::SaltStatus;
 use crate::state::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operation",
+#[utoipa::path(get, path = "/healthz", tag = "operation", security(()),
     responses((status = 200, description = "The process answers", content_type = "text/plain", body = String)))]
 pub async fn healthz() -> &'static str {
     "ok"
@@ -31,7 +31,7 @@ pub struct Readiness {
 }
 
 /// Readiness: the database answers and the salt matches the stored tokens.
-#[utoipa::path(get, path = "/readyz", tag = "operation",
+#[utoipa::path(get, path = "/readyz", tag = "operation", security(()),
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let mut problems = Vec::new();
@@ -65,7 +65,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operation",
+#[utoipa::path(get, path = "/metrics", tag = "operation", security(()),
     responses((status = 200, description = "Counters in the Prometheus text format", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())

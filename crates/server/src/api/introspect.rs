@@ -83,8 +83,7 @@ pub struct IntrospectResponse {
     )),
     responses((status = 200, body = IntrospectResponse),
         (status = 403, description = "Not an org admin credential", body = Problem),
-        (status = 429, description = "Too many failed attempts from this address; see Retry-After", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 429, description = "Too many failed attempts from this address; see Retry-After", body = Problem)))]
 pub async fn introspect(
     State(state): State<AppState>,
     caller: Caller,

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::Json;
 use gatepass_core::role::Role;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -9,8 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath};
+use super::keys::{InOrg, MemberKey, OrgKey};
 use crate::problem::Problem;
-use crate::service::{members, resolve, Caller, ServiceResult};
+use crate::service::{members, ServiceResult};
 use crate::state::AppState;
 use crate::views::MemberView;
 
@@ -34,66 +36,51 @@ pub struct UpdateMemberRequest {
 }
 
 /// The members of an organization.
-#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "members",
-    params(("org" = String, Path, description = "Organization id or slug")),
-    responses((status = 200, body = Vec<MemberView>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "members", params(OrgKey),
+    responses((status = 200, body = Vec<MemberView>)))]
 pub async fn list_members(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
-) -> ServiceResult<axum::Json<Vec<MemberView>>> {
-    let org = resolve::org(&state, &caller, &org).await?;
+    InOrg { caller, org }: InOrg,
+) -> ServiceResult<Json<Vec<MemberView>>> {
     let members = members::list(&state, &caller, &org).await?;
-    Ok(axum::Json(members.iter().map(MemberView::from).collect()))
+    Ok(Json(members.iter().map(MemberView::from).collect()))
 }
 
 /// Add an existing user to the organization.
-#[utoipa::path(post, path = "/v1/orgs/{org}/members", tag = "members",
-    params(("org" = String, Path, description = "Organization id or slug")),
-    request_body = AddMemberRequest,
-    responses((status = 201, body = MemberView), (status = 409, description = "Already a member", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/orgs/{org}/members", tag = "members", params(OrgKey), request_body = AddMemberRequest,
+    responses((status = 201, body = MemberView), (status = 409, description = "Already a member", body = Problem)))]
 pub async fn add_member(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
+    InOrg { caller, org }: InOrg,
     ApiJson(body): ApiJson<AddMemberRequest>,
-) -> ServiceResult<(StatusCode, axum::Json<MemberView>)> {
-    let org = resolve::org(&state, &caller, &org).await?;
+) -> ServiceResult<(StatusCode, Json<MemberView>)> {
     let role = body.role.as_deref().map(members::parse_role).transpose()?.unwrap_or(Role::Member);
     let member = members::add(&state, &caller, &org, &body.email, role).await?;
-    Ok((StatusCode::CREATED, axum::Json((&member).into())))
+    Ok((StatusCode::CREATED, Json((&member).into())))
 }
 
 /// Change a member's role. The last owner cannot be demoted.
-#[utoipa::path(patch, path = "/v1/orgs/{org}/members/{user}", tag = "members",
-    params(("org" = String, Path, description = "Organization id or slug"), ("user" = String, Path, description = "usr_…")),
+#[utoipa::path(patch, path = "/v1/orgs/{org}/members/{user}", tag = "members", params(MemberKey),
     request_body = UpdateMemberRequest,
-    responses((status = 200, body = MemberView), (status = 409, description = "The last owner would go", body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 200, body = MemberView), (status = 409, description = "The last owner would go", body = Problem)))]
 pub async fn update_member(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((org, user)): ApiPath<(String, String)>,
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<MemberKey>,
     ApiJson(body): ApiJson<UpdateMemberRequest>,
-) -> ServiceResult<axum::Json<MemberView>> {
-    let org = resolve::org(&state, &caller, &org).await?;
+) -> ServiceResult<Json<MemberView>> {
     let role = members::parse_role(&body.role)?;
-    let member = members::change_role(&state, &caller, &org, &user, role).await?;
-    Ok(axum::Json((&member).into()))
+    Ok(Json((&members::change_role(&state, &caller, &org, &key.user, role).await?).into()))
 }
 
 /// Remove a member. The last owner cannot be removed.
-#[utoipa::path(delete, path = "/v1/orgs/{org}/members/{user}", tag = "members",
-    params(("org" = String, Path, description = "Organization id or slug"), ("user" = String, Path, description = "usr_…")),
-    responses((status = 204, description = "Removed"), (status = 409, description = "The last owner would go", body = Problem)),
-    security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/orgs/{org}/members/{user}", tag = "members", params(MemberKey),
+    responses((status = 204, description = "Removed"), (status = 409, description = "The last owner would go", body = Problem)))]
 pub async fn remove_member(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((org, user)): ApiPath<(String, String)>,
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<MemberKey>,
 ) -> ServiceResult<StatusCode> {
-    let org = resolve::org(&state, &caller, &org).await?;
-    members::remove(&state, &caller, &org, &user).await?;
+    members::remove(&state, &caller, &org, &key.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

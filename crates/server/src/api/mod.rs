@@ -8,6 +8,7 @@ mod events;
 pub mod extract;
 mod health;
 mod introspect;
+mod keys;
 mod members;
 pub mod openapi;
 mod orgs;
@@ -58,4 +59,5 @@ pub fn json_body(body: axum::body::Bytes) -> axum::response::Response {
 }
 
 /// `Cache-Control: no-store`, for answers that carry a secret.
-const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
+type NoStore = [(header::HeaderName, &'static str); 1];
+const NO_STORE: NoStore = [(header::CACHE_CONTROL, "no-store")];

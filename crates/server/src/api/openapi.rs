@@ -22,6 +22,8 @@ use crate::problem::{Problem, PROBLEM_CONTENT_TYPE};
             Every error is `application/problem+json` (RFC 9457) with a stable `type`."
     ),
     components(schemas(Problem)),
+    // Every operation needs a bearer credential unless it says `security(())`.
+    security(("bearer" = [])),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
@@ -67,7 +69,9 @@ fn always(_: &Operation) -> bool {
 }
 
 fn is_authenticated(operation: &Operation) -> bool {
-    operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty())
+    // Operations that need no credential say so with an empty requirement.
+    let anonymous = operation.security.as_ref().is_some_and(|requirements| requirements.contains(&Default::default()));
+    !anonymous
 }
 
 fn has_body(operation: &Operation) -> bool {
@@ -158,7 +162,7 @@ static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| match serde_json::to_vec(&do
 });
 
 /// This API's OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/v1/openapi.json", tag = "operation",
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operation", security(()),
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
 pub async fn openapi_json() -> Response {
     let mut response = DOCUMENT.clone().into_response();
@@ -191,7 +195,9 @@ mod tests {
                         );
                     }
                 }
-                if operation["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                let anonymous =
+                    operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r == &serde_json::json!({})));
+                if !anonymous {
                     for status in ["401", "403", "429", "503"] {
                         assert!(operation["responses"].get(status).is_some(), "{method} {path} lacks {status}");
                     }

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::Json;
 use gatepass_core::role::Role;
 use gatepass_store::Org;
 use serde::Deserialize;
@@ -9,9 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ApiPath};
+use super::extract::ApiJson;
+use super::keys::{InOrg, OrgKey};
 use crate::problem::Problem;
-use crate::service::{orgs, resolve, Caller, ServiceResult};
+use crate::service::{orgs, Caller, ServiceResult};
 use crate::state::AppState;
 use crate::views::OrgView;
 
@@ -38,57 +40,47 @@ pub struct UpdateOrgRequest {
     pub plan: Option<String>,
 }
 
-async fn view(state: &AppState, caller: &Caller, org: &Org, role: Option<Role>) -> ServiceResult<OrgView> {
+/// An org with its plan usage and the caller's role in it.
+async fn view(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<OrgView> {
     let usage = orgs::usage(state, org).await?;
-    Ok(OrgView::new(org, role.or(caller.principal.role_in(org.id)), Some(usage.into())))
+    Ok(OrgView::new(org, caller.principal.role_in(org.id), Some(usage.into())))
 }
 
 /// Create an organization (instance admins). The creator becomes its owner.
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", request_body = CreateOrgRequest,
-    responses((status = 201, body = OrgView), (status = 409, description = "The slug is taken", body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = OrgView), (status = 409, description = "The slug is taken", body = Problem)))]
 pub async fn create_org(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateOrgRequest>,
-) -> ServiceResult<(StatusCode, axum::Json<OrgView>)> {
+) -> ServiceResult<(StatusCode, Json<OrgView>)> {
     let org = orgs::create(&state, &caller, &body.name, body.slug.as_deref(), body.plan.as_deref()).await?;
-    Ok((StatusCode::CREATED, axum::Json(view(&state, &caller, &org, Some(Role::Owner)).await?)))
+    let usage = orgs::usage(&state, &org).await?;
+    Ok((StatusCode::CREATED, Json(OrgView::new(&org, Some(Role::Owner), Some(usage.into())))))
 }
 
 /// The organizations the caller belongs to (instance admins: all).
-#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgView>)),
-    security(("bearer" = [])))]
-pub async fn list_orgs(State(state): State<AppState>, caller: Caller) -> ServiceResult<axum::Json<Vec<OrgView>>> {
+#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgView>)))]
+pub async fn list_orgs(State(state): State<AppState>, caller: Caller) -> ServiceResult<Json<Vec<OrgView>>> {
     let orgs = orgs::list(&state, &caller).await?;
-    Ok(axum::Json(orgs.iter().map(|org| OrgView::new(org, caller.principal.role_in(org.id), None)).collect()))
+    Ok(Json(orgs.iter().map(|org| OrgView::new(org, caller.principal.role_in(org.id), None)).collect()))
 }
 
 /// One organization, with its plan usage.
-#[utoipa::path(get, path = "/v1/orgs/{org}", tag = "orgs",
-    params(("org" = String, Path, description = "Organization id or slug")),
-    responses((status = 200, body = OrgView)), security(("bearer" = [])))]
-pub async fn get_org(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
-) -> ServiceResult<axum::Json<OrgView>> {
-    let org = resolve::org(&state, &caller, &org).await?;
-    Ok(axum::Json(view(&state, &caller, &org, None).await?))
+#[utoipa::path(get, path = "/v1/orgs/{org}", tag = "orgs", params(OrgKey), responses((status = 200, body = OrgView)))]
+pub async fn get_org(State(state): State<AppState>, InOrg { caller, org }: InOrg) -> ServiceResult<Json<OrgView>> {
+    Ok(Json(view(&state, &caller, &org).await?))
 }
 
 /// Rename an organization (org admins; its slug and id stay) or change its
 /// plan (instance admins). Both are checked before either is written.
-#[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs",
-    params(("org" = String, Path, description = "Organization id or slug")),
-    request_body = UpdateOrgRequest, responses((status = 200, body = OrgView)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs", params(OrgKey), request_body = UpdateOrgRequest,
+    responses((status = 200, body = OrgView)))]
 pub async fn update_org(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
+    InOrg { caller, org }: InOrg,
     ApiJson(body): ApiJson<UpdateOrgRequest>,
-) -> ServiceResult<axum::Json<OrgView>> {
-    let org = resolve::org(&state, &caller, &org).await?;
+) -> ServiceResult<Json<OrgView>> {
     let org = orgs::update(&state, &caller, &org, body.name.as_deref(), body.plan.as_deref()).await?;
-    Ok(axum::Json(view(&state, &caller, &org, None).await?))
+    Ok(Json(view(&state, &caller, &org).await?))
 }

@@ -8,7 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::ApiJson;
-use super::NO_STORE;
+use super::{NoStore, NO_STORE};
 use crate::auth::{bearer, ClientIp};
 use crate::problem::Problem;
 use crate::service::{sessions, Caller, ServiceError, ServiceResult};
@@ -55,7 +55,7 @@ pub struct CreateUserRequest {
 }
 
 /// Log in with email and password.
-#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest,
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest, security(()),
     responses((status = 201, body = LoginResponse),
         (status = 400, description = "Malformed body", body = Problem),
         (status = 401, description = "Wrong email or password", body = Problem),
@@ -65,7 +65,7 @@ pub async fn create_session(
     State(state): State<AppState>,
     ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> ServiceResult<(StatusCode, [(axum::http::header::HeaderName, &'static str); 1], axum::Json<LoginResponse>)> {
+) -> ServiceResult<(StatusCode, NoStore, axum::Json<LoginResponse>)> {
     let opened = sessions::open(&state, client_ip, &body.email, &body.password).await?;
     let response = LoginResponse {
         token: opened.credential.expose_secret().to_string(),
@@ -78,8 +78,7 @@ pub async fn create_session(
 /// Log out: the session credential stops working.
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
     responses((status = 204, description = "Logged out"),
-        (status = 400, description = "The request used a deployment token", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 400, description = "The request used a deployment token", body = Problem)))]
 pub async fn delete_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,8 +95,7 @@ pub async fn delete_session(
 /// The logged-in user and their organizations.
 #[utoipa::path(get, path = "/v1/me", tag = "sessions",
     responses((status = 200, body = MeResponse),
-        (status = 400, description = "The request used a deployment token", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 400, description = "The request used a deployment token", body = Problem)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> ServiceResult<axum::Json<MeResponse>> {
     let Some(user) = &caller.user else {
         return Err(ServiceError::BadRequest("GET /v1/me describes a user; for a token use GET /v1/token".into()));
@@ -109,8 +107,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> ServiceResult<
 
 /// Create a user (instance admins).
 #[utoipa::path(post, path = "/v1/users", tag = "sessions", request_body = CreateUserRequest,
-    responses((status = 201, body = UserView), (status = 409, description = "The email is taken", body = Problem)),
-    security(("bearer" = [])))]
+    responses((status = 201, body = UserView), (status = 409, description = "The email is taken", body = Problem)))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,

@@ -3,7 +3,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::Json;
 use gatepass_core::expiry;
+use gatepass_core::scope::Scope;
+use gatepass_core::token::PlainToken;
 use gatepass_store::{Org, TokenFilter, TokenRecord};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -11,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
+use super::keys::{InOrg, InProject, OrgKey, ProjectKey, TokenKey};
 use super::NO_STORE;
 use crate::problem::Problem;
 use crate::service::labels::TargetLabels;
@@ -89,22 +93,22 @@ async fn view(state: &AppState, record: &TokenRecord) -> ServiceResult<TokenView
     Ok(TokenView::new(record, labels.label(record.reach), state.clock.now()))
 }
 
+/// The answer to a create or rotate: the metadata and, once, the plaintext.
+async fn issued(state: &AppState, record: &TokenRecord, plain: &PlainToken) -> ServiceResult<Json<IssuedTokenView>> {
+    Ok(Json(IssuedTokenView { metadata: view(state, record).await?, token: plain.expose_secret().to_string() }))
+}
+
 /// Create a deployment token. The plaintext is in this response only.
-#[utoipa::path(post, path = "/v1/orgs/{org}/tokens", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug")),
-    request_body = CreateTokenRequest,
+#[utoipa::path(post, path = "/v1/orgs/{org}/tokens", tag = "tokens", params(OrgKey), request_body = CreateTokenRequest,
     responses(
         (status = 201, description = "Created; `token` is shown only now", body = IssuedTokenView),
         (status = 409, description = "Plan limit reached, or the project slug is ambiguous", body = Problem),
-        (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
+    InOrg { caller, org }: InOrg,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> ServiceResult<impl IntoResponse> {
-    let org = resolve::org(&state, &caller, &org).await?;
     let reach = ReachRequest {
         level: body.level.as_deref(),
         project: body.project.as_deref(),
@@ -120,103 +124,90 @@ pub async fn create_token(
         state.clock.now(),
     )?;
     let (record, plain) = tokens::issue(&state, &caller, &org, request).await?;
-    let view = IssuedTokenView { metadata: view(&state, &record).await?, token: plain.expose_secret().to_string() };
-    Ok((StatusCode::CREATED, NO_STORE, axum::Json(view)))
+    Ok((StatusCode::CREATED, NO_STORE, issued(&state, &record, &plain).await?))
 }
 
-async fn list(state: &AppState, caller: &Caller, org: &Org, filter: TokenFilter) -> ServiceResult<Vec<TokenView>> {
+async fn list(
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    filter: TokenFilter,
+) -> ServiceResult<Json<Vec<TokenView>>> {
     let records = tokens::list(state, caller, org, filter).await?;
     let labels = TargetLabels::for_org(state.store.as_ref(), org.id).await?;
     let now = state.clock.now();
-    Ok(records.iter().map(|record| TokenView::new(record, labels.label(record.reach), now)).collect())
+    Ok(Json(records.iter().map(|record| TokenView::new(record, labels.label(record.reach), now)).collect()))
 }
 
 /// List token metadata (never secrets). Revoked tokens only with `all=true`.
-#[utoipa::path(get, path = "/v1/orgs/{org}/tokens", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug"), ListTokensQuery),
-    responses((status = 200, body = Vec<TokenView>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/tokens", tag = "tokens", params(OrgKey, ListTokensQuery),
+    responses((status = 200, body = Vec<TokenView>)))]
 pub async fn list_org_tokens(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(org): ApiPath<String>,
+    InOrg { caller, org }: InOrg,
     ApiQuery(query): ApiQuery<ListTokensQuery>,
-) -> ServiceResult<axum::Json<Vec<TokenView>>> {
-    let org = resolve::org(&state, &caller, &org).await?;
+) -> ServiceResult<Json<Vec<TokenView>>> {
     let project = match &query.project {
         Some(key) => Some(resolve::project_in(&state, &caller, &org, key).await?.id),
         None => None,
     };
-    let filter = TokenFilter { project, include_revoked: query.all };
-    Ok(axum::Json(list(&state, &caller, &org, filter).await?))
+    list(&state, &caller, &org, TokenFilter { project, include_revoked: query.all }).await
 }
 
 /// List the tokens that reach one project.
-#[utoipa::path(get, path = "/v1/projects/{project}/tokens", tag = "tokens",
-    params(("project" = String, Path, description = "Project id or slug"), ProjectTokensQuery),
-    responses((status = 200, body = Vec<TokenView>)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/projects/{project}/tokens", tag = "tokens", params(ProjectKey, ProjectTokensQuery),
+    responses((status = 200, body = Vec<TokenView>)))]
 pub async fn list_project_tokens(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(project): ApiPath<String>,
+    InProject { caller, project }: InProject,
     ApiQuery(query): ApiQuery<ProjectTokensQuery>,
-) -> ServiceResult<axum::Json<Vec<TokenView>>> {
-    let project = resolve::project(&state, &caller, &project).await?;
+) -> ServiceResult<Json<Vec<TokenView>>> {
     let org = state.store.find_org(project.org_id).await?.ok_or(ServiceError::NotFound("organization"))?;
-    let filter = TokenFilter { project: Some(project.id), include_revoked: query.all };
-    Ok(axum::Json(list(&state, &caller, &org, filter).await?))
+    list(&state, &caller, &org, TokenFilter { project: Some(project.id), include_revoked: query.all }).await
 }
 
 /// One token's metadata.
-#[utoipa::path(get, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…")),
-    responses((status = 200, body = TokenView)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens", params(TokenKey),
+    responses((status = 200, body = TokenView)))]
 pub async fn get_token(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((org, id)): ApiPath<(String, String)>,
-) -> ServiceResult<axum::Json<TokenView>> {
-    let org = resolve::org(&state, &caller, &org).await?;
-    caller.principal.authorize_listing(gatepass_core::scope::Scope::Read, org.id)?;
-    let record = tokens::find(&state, &caller, &org, &id).await?;
-    Ok(axum::Json(view(&state, &record).await?))
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<TokenKey>,
+) -> ServiceResult<Json<TokenView>> {
+    caller.principal.authorize_listing(Scope::Read, org.id)?;
+    let record = tokens::find(&state, &caller, &org, &key.id).await?;
+    Ok(Json(view(&state, &record).await?))
 }
 
 /// Issue a new secret for a token (same id, name, scopes). The old secret
 /// stops at once, or after `grace`.
-#[utoipa::path(post, path = "/v1/orgs/{org}/tokens/{id}/rotate", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…")),
+#[utoipa::path(post, path = "/v1/orgs/{org}/tokens/{id}/rotate", tag = "tokens", params(TokenKey),
     request_body = RotateTokenRequest,
     responses((status = 200, body = IssuedTokenView),
         (status = 409, description = "The token is revoked or expired", body = Problem),
-        (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 503, description = "ML_DEPLOYMENT_TOKEN_SALT not configured", body = Problem)))]
 pub async fn rotate_token(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((org, id)): ApiPath<(String, String)>,
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<TokenKey>,
     OptionalJson(body): OptionalJson<RotateTokenRequest>,
 ) -> ServiceResult<impl IntoResponse> {
-    let org = resolve::org(&state, &caller, &org).await?;
-    let record = tokens::find(&state, &caller, &org, &id).await?;
+    let record = tokens::find(&state, &caller, &org, &key.id).await?;
     let grace = body.grace.as_deref().map(expiry::parse_grace).transpose().map_err(invalid)?;
     let (record, plain) = tokens::rotate(&state, &caller, &record, grace).await?;
-    let view = IssuedTokenView { metadata: view(&state, &record).await?, token: plain.expose_secret().to_string() };
-    Ok((NO_STORE, axum::Json(view)))
+    Ok((NO_STORE, issued(&state, &record, &plain).await?))
 }
 
 /// Revoke a token at once; `purge=true` also deletes its record.
-#[utoipa::path(delete, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens",
-    params(("org" = String, Path, description = "Organization id or slug"), ("id" = String, Path, description = "tok_…"),
-        RevokeTokenQuery),
-    responses((status = 204, description = "Revoked")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens", params(TokenKey, RevokeTokenQuery),
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
-    ApiPath((org, id)): ApiPath<(String, String)>,
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<TokenKey>,
     ApiQuery(query): ApiQuery<RevokeTokenQuery>,
 ) -> ServiceResult<StatusCode> {
-    let org = resolve::org(&state, &caller, &org).await?;
-    let record = tokens::find(&state, &caller, &org, &id).await?;
+    let record = tokens::find(&state, &caller, &org, &key.id).await?;
     tokens::revoke(&state, &caller, &record, query.purge).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -224,8 +215,7 @@ pub async fn revoke_token(
 /// The calling token's own metadata, so CI can check its credential.
 #[utoipa::path(get, path = "/v1/token", tag = "tokens",
     responses((status = 200, body = TokenView),
-        (status = 400, description = "The request used a login session, not a token", body = Problem)),
-    security(("bearer" = [])))]
+        (status = 400, description = "The request used a login session, not a token", body = Problem)))]
 pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceResult<axum::response::Response> {
     let Some(token) = &caller.token else {
         return Err(ServiceError::BadRequest(
