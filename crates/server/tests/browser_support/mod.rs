@@ -1,0 +1,189 @@
+//! Real headless Chromium (Debian's `chromium` + `chromium-driver`) over
+//! WebDriver for the browser tests, and the steps every walk shares: find,
+//! click, fill in, screenshot, log in and open Settings > Deployment Tokens.
+//!
+//! With `CI` set, missing browser binaries fail the test; without it the test
+//! is skipped loudly. Screenshots land in `target/screenshots/`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::Context;
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use gatepass_server::bootstrap::DEMO_ADMIN_EMAIL;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::dashboard_support::App;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A running chromedriver; ends it (and with it the browser) however the test ends.
+pub struct Driver {
+    child: Child,
+    port: u16,
+    profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver, or returns `None` (a loud skip) when the browser is
+/// not installed and `CI` is not set.
+pub async fn driver_or_skip() -> Option<Driver> {
+    if !(Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()) {
+        if std::env::var_os("CI").is_some() {
+            panic!("{CHROMIUM} or {CHROMEDRIVER} is missing: install Debian's chromium and chromium-driver");
+        }
+        eprintln!("\n!!!!! SKIPPED the browser test: {CHROMIUM} or {CHROMEDRIVER} is missing !!!!!\n");
+        return None;
+    }
+    Some(start_driver().await.unwrap())
+}
+
+fn screenshot_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp; screenshots go beside it.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn start_driver() -> anyhow::Result<Driver> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start chromedriver")?;
+    let driver = Driver { child, port, profile: tempfile::tempdir()? };
+    // Readiness is an event (the port accepts), polled a bounded number of times.
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(driver);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("chromedriver did not listen on port {port}")
+}
+
+async fn open_browser(driver: &Driver, javascript: bool) -> anyhow::Result<Client> {
+    let profile = driver.profile.path().join(if javascript { "js" } else { "nojs" });
+    let mut options = json!({
+        "binary": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--window-size=1440,1000", format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    if !javascript {
+        options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let client = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .context("cannot open a WebDriver session")?;
+    Ok(client)
+}
+
+/// Runs `walk` in a fresh browser window (JavaScript on or off) and keeps a
+/// screenshot named `failure-{name}.png` when it fails.
+pub async fn in_browser(
+    driver: &Driver,
+    javascript: bool,
+    name: &str,
+    app: &App,
+    walk: impl AsyncFnOnce(&Client, &App) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let client = open_browser(driver, javascript).await?;
+    let outcome = walk(&client, app).await;
+    if outcome.is_err() {
+        let _ = save_screenshot(&client, &format!("failure-{name}.png")).await;
+    }
+    client.close().await?;
+    outcome
+}
+
+pub fn xpath_literal(text: &str) -> String {
+    if text.contains('\'') {
+        format!("\"{text}\"")
+    } else {
+        format!("'{text}'")
+    }
+}
+
+/// Waits for the element at `xpath` (pages load and dialogs open asynchronously).
+pub async fn find(client: &Client, xpath: &str) -> anyhow::Result<Element> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(xpath))
+        .await
+        .with_context(|| format!("no element {xpath}"))
+}
+
+/// The form control labelled `label` (inside `scope`, an XPath prefix).
+pub async fn field(client: &Client, scope: &str, label: &str) -> anyhow::Result<Element> {
+    let xpath = format!("{scope}//*[@id={scope}//label[normalize-space()={}]/@for]", xpath_literal(label));
+    find(client, &xpath).await
+}
+
+pub async fn click_button(client: &Client, scope: &str, text: &str) -> anyhow::Result<()> {
+    let xpath = format!("{scope}//button[normalize-space()={}]", xpath_literal(text));
+    find(client, &xpath).await?.click().await?;
+    Ok(())
+}
+
+pub async fn click_link(client: &Client, scope: &str, text: &str) -> anyhow::Result<()> {
+    let xpath = format!("{scope}//a[normalize-space()={}]", xpath_literal(text));
+    find(client, &xpath).await?.click().await?;
+    Ok(())
+}
+
+pub async fn save_screenshot(client: &Client, name: &str) -> anyhow::Result<PathBuf> {
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, client.screenshot().await?)?;
+    eprintln!("screenshot: {}", path.display());
+    Ok(path)
+}
+
+/// Log in, then monolayer's path: Projects in the global sidebar, the
+/// project, Settings > Deployment Tokens in the project sidebar.
+pub async fn log_in_and_open_tokens(client: &Client, app: &App) -> anyhow::Result<()> {
+    client.goto(&format!("{}/", app.url())).await?;
+    field(client, "", "Email").await?.send_keys(DEMO_ADMIN_EMAIL).await?;
+    field(client, "", "Password").await?.send_keys(&app.admin_password).await?;
+    click_button(client, "", "Log in").await?;
+    open_tokens(client).await
+}
+
+/// From any signed-in page to Settings > Deployment Tokens, by the sidebars.
+pub async fn open_tokens(client: &Client) -> anyhow::Result<()> {
+    // 1. Projects in the global sidebar.
+    click_link(client, "//nav[@aria-label='Global']", "Projects").await?;
+    // 2. The target project.
+    click_link(client, "//main", "Web").await?;
+    // 3. Settings > Deployment Tokens in the project sidebar.
+    find(client, "//nav[@aria-label='Project']//p[normalize-space()='Settings']").await?;
+    click_link(client, "//nav[@aria-label='Project']", "Deployment Tokens").await?;
+    find(client, "//h1[normalize-space()='Deployment Tokens']").await?;
+    Ok(())
+}
+
+/// The table row whose cell reads `name`.
+pub fn row_xpath(name: &str) -> String {
+    format!("//table//tr[td[normalize-space()={}]]", xpath_literal(name))
+}
