@@ -20,7 +20,8 @@ pub const MEMBER_PASSWORD: &str = "member password 1";
 pub struct App {
     pub server: RunningServer,
     pub admin_password: String,
-    /// The demo project `web`.
+    /// The demo org `demo` and its project `web`.
+    pub org_id: String,
     pub project_id: String,
     _dir: tempfile::TempDir,
 }
@@ -50,7 +51,13 @@ impl App {
         };
         store.create_user(&member).await.unwrap();
         store.add_member(project.org_id, member.id, Role::Member, time::OffsetDateTime::now_utc()).await.unwrap();
-        App { server, admin_password: demo.admin_password.unwrap(), project_id: project.id.to_string(), _dir: dir }
+        App {
+            server,
+            admin_password: demo.admin_password.unwrap(),
+            org_id: project.org_id.to_string(),
+            project_id: project.id.to_string(),
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -59,6 +66,23 @@ impl App {
 
     pub fn tokens_path(&self) -> String {
         format!("/projects/{}/settings/tokens", self.project_id)
+    }
+
+    /// A colleague who administers the demo org, signed in to the API.
+    pub async fn colleague(&self, email: &str) -> gatepass_client::Client {
+        let store = self.server.state.store.clone();
+        let org_id = store.find_projects_by_slug("web").await.unwrap().remove(0).org_id;
+        let user = User {
+            id: UserId::generate(),
+            email: email.into(),
+            password_hash: password::hash_password(MEMBER_PASSWORD).unwrap(),
+            instance_admin: false,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        store.create_user(&user).await.unwrap();
+        store.add_member(org_id, user.id, Role::Admin, time::OffsetDateTime::now_utc()).await.unwrap();
+        let login = gatepass_client::Client::new(&self.url(), None).login(email, MEMBER_PASSWORD).await.unwrap();
+        gatepass_client::Client::new(&self.url(), Some(&login.token))
     }
 
     /// `GET /v1/token` with `token`: the API's answer status.
