@@ -270,7 +270,7 @@ async fn make_wide_rows(app: &App) -> anyhow::Result<(String, String)> {
         };
         let issued = colleague.create_token(&app.org_id, &request).await?;
         // Used once, so "Last used" holds a date rather than "Never".
-        ensure!(app.api_status_with(&issued.token).await == StatusCode::OK);
+        ensure!(app.api_status_with(issued.token.expose_secret()).await == StatusCode::OK);
         ids.push(issued.metadata.id);
     }
     let state = &app.server.state;

@@ -82,7 +82,7 @@ impl App {
         store.create_user(&user).await.unwrap();
         store.add_member(org_id, user.id, Role::Admin, time::OffsetDateTime::now_utc()).await.unwrap();
         let login = gatepass_client::Client::new(&self.url(), None).login(email, MEMBER_PASSWORD).await.unwrap();
-        gatepass_client::Client::new(&self.url(), Some(&login.token))
+        gatepass_client::Client::new(&self.url(), Some(login.token.expose_secret()))
     }
 
     /// `GET /v1/token` with `token`: the API's answer status.
