@@ -57,9 +57,22 @@ pub struct ServeArgs {
     /// The URL clients reach this server at, used in CI export blocks.
     #[arg(long, env = "GATEPASS_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Take client addresses from X-Forwarded-For (only behind a trusted proxy).
-    #[arg(long, env = "GATEPASS_TRUST_FORWARDED_FOR")]
+    /// Take client addresses from X-Forwarded-For (only behind a trusted
+    /// proxy): the right-most hop that is not a --trusted-proxy. Accepts
+    /// true/false/1/0 from the environment.
+    #[arg(
+        long,
+        env = "GATEPASS_TRUST_FORWARDED_FOR",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
     pub trust_forwarded_for: bool,
+    /// A proxy (CIDR) in front of gatepass whose own address appears in
+    /// X-Forwarded-For, for a chain of proxies; repeatable.
+    #[arg(long = "trusted-proxy", env = "GATEPASS_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Failed authentications per client address per minute before 429.
     #[arg(long, env = "GATEPASS_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
@@ -134,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::new(args.listen, args.database.config(), salt);
     config.public_url = args.public_url;
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.trusted_proxies = args.trusted_proxies.clone();
     config.auth_failures_per_minute = args.auth_failures_per_minute;
     config.last_used_flush = std::time::Duration::from_secs(args.last_used_flush_secs);
     let store = open_store(&config.database).await?;
@@ -189,5 +203,34 @@ pub async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             eprintln!("instance admin {} created ({})", user.email, user.id);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn trust_forwarded_for_reads_booleans_the_way_operators_write_them() {
+        for (flag, expected) in [(vec![], false), (vec!["--trust-forwarded-for"], true)] {
+            let parsed = Serve::try_parse_from(std::iter::once("serve").chain(flag)).unwrap();
+            assert_eq!(parsed.args.trust_forwarded_for, expected);
+        }
+        for (value, expected) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            let flag = format!("--trust-forwarded-for={value}");
+            let parsed = Serve::try_parse_from(["serve", flag.as_str()]).unwrap();
+            assert_eq!(parsed.args.trust_forwarded_for, expected, "{value}");
+        }
+        let parsed = Serve::try_parse_from(["serve", "--trusted-proxy", "10.0.0.0/8,fd00::/8"]).unwrap();
+        assert_eq!(parsed.args.trusted_proxies.len(), 2);
+        assert!(Serve::try_parse_from(["serve", "--trusted-proxy", "not-a-cidr"]).is_err());
     }
 }

@@ -26,8 +26,14 @@ pub struct ServerConfig {
     pub last_used_flush: std::time::Duration,
     /// Failed authentications per client address per minute before 429.
     pub auth_failures_per_minute: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted
+    /// proxy): the right-most hop outside `trusted_proxies`.
     pub trust_forwarded_for: bool,
+    /// Proxies in front of gatepass whose own addresses appear in
+    /// `X-Forwarded-For` (a chain of proxies); skipped from the right.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Client addresses (and accounts) each rate limiter tracks at most.
+    pub rate_limit_tracked_keys: usize,
     /// The URL clients use to reach this server, for CI export blocks.
     pub public_url: Option<String>,
     /// First delay between deploy hook attempts; doubles each retry.
@@ -48,6 +54,8 @@ impl ServerConfig {
             last_used_flush: std::time::Duration::from_secs(30),
             auth_failures_per_minute: 30,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
+            rate_limit_tracked_keys: crate::rate_limit::DEFAULT_TRACKED_KEYS,
             public_url: None,
             hook_retry_base: std::time::Duration::from_secs(1),
             hook_attempts: 5,

@@ -4,11 +4,52 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::verify::RejectReason;
+
+/// Why an authentication failed, as `/metrics` counts it (never told to clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// A deployment token rejected for this reason.
+    Token(RejectReason),
+    /// A session credential that opens no session.
+    Session,
+    /// A wrong email or password.
+    Password,
+}
+
+impl AuthFailure {
+    const ALL: [AuthFailure; 7] = [
+        AuthFailure::Token(RejectReason::Malformed),
+        AuthFailure::Token(RejectReason::Unknown),
+        AuthFailure::Token(RejectReason::Revoked),
+        AuthFailure::Token(RejectReason::Expired),
+        AuthFailure::Token(RejectReason::Superseded),
+        AuthFailure::Session,
+        AuthFailure::Password,
+    ];
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|reason| *reason == self).unwrap_or(0)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            AuthFailure::Token(reason) => reason.as_str(),
+            AuthFailure::Session => "session",
+            AuthFailure::Password => "password",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Failed authentications by [`AuthFailure`], in `AuthFailure::ALL` order.
+    auth_failures: [AtomicU64; 7],
+    /// Failing credentials refused with 429 because their address (or
+    /// account) failed too often.
+    pub auth_rate_limited: AtomicU64,
     pub verify_ok: AtomicU64,
     pub verify_rejected: AtomicU64,
-    pub verify_rate_limited: AtomicU64,
     /// Verifications that read the database (cache misses and renewals).
     pub verify_store_reads: AtomicU64,
     pub tokens_created: AtomicU64,
@@ -20,6 +61,16 @@ pub struct Metrics {
     pub hook_deliveries_resumed: AtomicU64,
     pub last_used_flushes: AtomicU64,
     pub last_used_rows_written: AtomicU64,
+}
+
+impl Metrics {
+    pub fn auth_failure(&self, reason: AuthFailure) {
+        bump(&self.auth_failures[reason.index()]);
+    }
+
+    pub fn auth_failures(&self, reason: AuthFailure) -> u64 {
+        self.auth_failures[reason.index()].load(Ordering::Relaxed)
+    }
 }
 
 pub fn bump(counter: &AtomicU64) {
@@ -38,11 +89,19 @@ impl Metrics {
         counter(
             "gatepass_token_verifications_total",
             "Deployment token verifications by result.",
-            &[
-                ("{result=\"ok\"}", &self.verify_ok),
-                ("{result=\"rejected\"}", &self.verify_rejected),
-                ("{result=\"rate_limited\"}", &self.verify_rate_limited),
-            ],
+            &[("{result=\"ok\"}", &self.verify_ok), ("{result=\"rejected\"}", &self.verify_rejected)],
+        );
+        let failures: Vec<(String, &AtomicU64)> = AuthFailure::ALL
+            .iter()
+            .map(|reason| (format!("{{reason=\"{}\"}}", reason.label()), &self.auth_failures[reason.index()]))
+            .collect();
+        let failures: Vec<(&str, &AtomicU64)> =
+            failures.iter().map(|(labels, value)| (labels.as_str(), *value)).collect();
+        counter("gatepass_auth_failures_total", "Failed authentications by reason.", &failures);
+        counter(
+            "gatepass_auth_rate_limited_total",
+            "Failing credentials refused with 429 because their address or account failed too often.",
+            &[("", &self.auth_rate_limited)],
         );
         counter(
             "gatepass_token_verification_store_reads_total",

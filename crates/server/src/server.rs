@@ -17,7 +17,7 @@ use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
-use crate::rate_limit::FailureLimiter;
+use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
 use crate::state::{AppState, Shared};
 use crate::verify::{spawn_change_listener, TokenVerifier};
@@ -89,7 +89,9 @@ impl RunningServer {
                 last_used.clone(),
                 metrics.clone(),
             )),
-            limiter: FailureLimiter::new(config.auth_failures_per_minute),
+            limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
+            login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
+            login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
             clock: Arc::new(Clock::default()),
             hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),
             metrics,

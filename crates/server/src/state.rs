@@ -9,7 +9,7 @@ use crate::config::ServerConfig;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::HookSender;
-use crate::rate_limit::FailureLimiter;
+use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::SaltStatus;
 use crate::service::labels::LabelCache;
 use crate::verify::TokenVerifier;
@@ -21,7 +21,12 @@ pub struct Shared {
     pub config: ServerConfig,
     pub store: Arc<dyn Store>,
     pub verifier: Arc<TokenVerifier>,
+    /// Failed deployment tokens and sessions per client address.
     pub limiter: FailureLimiter,
+    /// Failed password logins per client address.
+    pub login_limiter: FailureLimiter,
+    /// Failed password logins per account.
+    pub login_throttle: LoginThrottle,
     pub clock: Arc<Clock>,
     pub metrics: Arc<Metrics>,
     pub last_used: Arc<LastUsed>,

@@ -48,6 +48,26 @@ async fn wrong_passwords_are_refused_and_the_login_page_asks_again() {
 }
 
 #[tokio::test]
+async fn a_throttled_login_says_so_with_the_wait_instead_of_an_error_page() {
+    let app = App::start().await;
+    let mut browser = Browser::new(&app);
+    let csrf = browser.get("/login").await.csrf();
+    let mut last = None;
+    for _ in 0..6 {
+        let form = [("_csrf", csrf.as_str()), ("email", DEMO_ADMIN_EMAIL), ("password", "wrong")];
+        last = Some(browser.post("/login", &form).await);
+    }
+    let page = last.unwrap();
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.body.contains("Too many failed sign-in attempts."), "{}", page.body);
+    assert!(page.body.contains("try again in"), "{}", page.body);
+    assert!(page.body.contains("<form"), "the login form is still there");
+    // Even the right password waits until the pause ends.
+    let form = [("_csrf", csrf.as_str()), ("email", DEMO_ADMIN_EMAIL), ("password", app.admin_password.as_str())];
+    assert_eq!(browser.post("/login", &form).await.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn a_forged_post_without_the_csrf_token_is_refused_with_403() {
     let app = App::start().await;
     let mut browser = admin(&app).await;

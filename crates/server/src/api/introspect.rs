@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{parse_form, parse_json, MediaType, RawBody};
+use crate::auth::refuse;
+use crate::metrics::AuthFailure;
 use crate::problem::Problem;
 use crate::service::{Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::verify::{VerifiedToken, VerifyError};
+use crate::verify::{RejectReason, VerifiedToken, VerifyError};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -92,19 +94,22 @@ pub async fn introspect(
     let request = IntrospectRequest::parse(&body)?;
     caller.principal.may_introspect()?;
     let now = state.clock.now();
-    let inactive = || {
-        // An inactive answer counts as a failed attempt: introspection must
-        // not become a way around the failed-auth limit.
-        state.limiter.record_failure(caller.client_ip, now);
-        Ok(axum::Json(IntrospectResponse::default()).into_response())
+    // An inactive answer counts as a failed attempt: introspection must not
+    // become a way around the failed-auth limit, and past it one gets 429.
+    let inactive = |reason| {
+        let standing = state.limiter.standing(caller.client_ip, now);
+        match refuse(&state, caller.client_ip, now, standing, AuthFailure::Token(reason)) {
+            ServiceError::Unauthorized => Ok(axum::Json(IntrospectResponse::default()).into_response()),
+            limited => Err(limited),
+        }
     };
     let record = match state.verifier.verify(&request.token, now).await {
         Ok(record) => record,
-        Err(VerifyError::Rejected) => return inactive(),
+        Err(VerifyError::Rejected(reason)) => return inactive(reason),
         Err(err) => return Err(err.into()),
     };
     if !caller.principal.may_introspect_token_of(record.org_id) {
-        return inactive();
+        return inactive(RejectReason::Unknown);
     }
     let body = match record.introspection_body.get() {
         Some(body) => body.clone(),

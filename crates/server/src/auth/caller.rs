@@ -1,48 +1,26 @@
-//! Authenticating a request's bearer credential into a [`Caller`], and the
-//! client address it came from.
+//! Authenticating a request's bearer credential into a [`Caller`].
+//!
+//! Valid credentials are never refused because of other requests'
+//! failures. Only a failing credential from an address that has failed too
+//! often gets 429. While an address is limited, a token is decided from the
+//! verify cache where it can be (a known-bad token costs no database read),
+//! and a cache miss or a session costs one read at most, never an argon2 run.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use gatepass_core::access::{Principal, TokenGrant};
 use time::OffsetDateTime;
 
 use super::session;
-use crate::metrics::bump;
+use super::ClientIp;
+use crate::metrics::{bump, AuthFailure};
+use crate::rate_limit::Standing;
 use crate::service::{sessions, Caller, ServiceError};
 use crate::state::AppState;
-use crate::verify::VerifyError;
-
-/// The client's address: the peer, or `X-Forwarded-For` when configured.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl ClientIp {
-    pub fn from_parts(parts: &Parts, trust_forwarded_for: bool) -> Self {
-        if trust_forwarded_for {
-            if let Some(ip) = forwarded_for(&parts.headers) {
-                return ClientIp(ip);
-            }
-        }
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
-        ClientIp(peer.unwrap_or(IpAddr::from([127, 0, 0, 1])))
-    }
-}
-
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
-    value.split(',').next()?.trim().parse().ok()
-}
-
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = ServiceError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
-        Ok(ClientIp::from_parts(parts, state.config.trust_forwarded_for))
-    }
-}
+use crate::verify::{CachedVerdict, VerifiedToken, VerifyError};
 
 /// The credential of an `Authorization: Bearer …` header.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -55,25 +33,56 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ServiceError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
-        let ClientIp(client_ip) = ClientIp::from_parts(parts, state.config.trust_forwarded_for);
-        let now = state.clock.now();
-        if let Err(retry_after_secs) = state.limiter.check(client_ip, now) {
-            bump(&state.metrics.verify_rate_limited);
-            return Err(ServiceError::RateLimited { retry_after_secs });
-        }
+        let ClientIp(client_ip) = ClientIp::from_parts(parts, &state.config);
         let Some(credential) = bearer(&parts.headers) else {
             // No credential at all is not an attack; do not count it.
             return Err(ServiceError::Unauthorized);
         };
+        let now = state.clock.now();
+        let standing = state.limiter.standing(client_ip, now);
         let outcome = if session::is_session_credential(credential) {
             authenticate_session(state, credential, client_ip).await
         } else {
-            authenticate_token(state, credential, client_ip, now).await
+            authenticate_token(state, credential, client_ip, now, standing).await
         };
-        if let Err(ServiceError::Unauthorized) = outcome {
-            state.limiter.record_failure(client_ip, now);
+        match outcome {
+            Ok(caller) => Ok(caller),
+            Err(Failure::Credential(reason)) => Err(refuse(state, client_ip, now, standing, reason)),
+            Err(Failure::Service(err)) => Err(err),
         }
-        outcome
+    }
+}
+
+/// How authenticating one credential failed.
+enum Failure {
+    /// The credential is not valid.
+    Credential(AuthFailure),
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for Failure {
+    fn from(err: ServiceError) -> Self {
+        Failure::Service(err)
+    }
+}
+
+/// Counts a failed credential and answers it: 401, or 429 once its address
+/// had already failed too often.
+pub fn refuse(
+    state: &AppState,
+    client_ip: IpAddr,
+    now: OffsetDateTime,
+    standing: Standing,
+    reason: AuthFailure,
+) -> ServiceError {
+    state.metrics.auth_failure(reason);
+    state.limiter.record_failure(client_ip, now);
+    match standing {
+        Standing::Clear => ServiceError::Unauthorized,
+        Standing::Limited { retry_after_secs } => {
+            bump(&state.metrics.auth_rate_limited);
+            ServiceError::RateLimited { retry_after_secs }
+        }
     }
 }
 
@@ -82,32 +91,49 @@ async fn authenticate_token(
     credential: &str,
     client_ip: IpAddr,
     now: OffsetDateTime,
-) -> Result<Caller, ServiceError> {
-    match state.verifier.verify(credential, now).await {
+    standing: Standing,
+) -> Result<Caller, Failure> {
+    let verified = match standing {
+        Standing::Clear => state.verifier.verify(credential, now).await,
+        // Only what the cache cannot decide costs its one read.
+        Standing::Limited { .. } => match state.verifier.verify_cached(credential, now) {
+            Ok(CachedVerdict::Valid(record)) => Ok(record),
+            Ok(CachedVerdict::Rejected(reason)) => Err(VerifyError::Rejected(reason)),
+            Ok(CachedVerdict::Unknown) => state.verifier.verify(credential, now).await,
+            Err(err) => Err(err),
+        },
+    };
+    match verified {
         Ok(record) => {
             bump(&state.metrics.verify_ok);
-            Ok(Caller {
-                principal: Principal::Token(TokenGrant {
-                    token_id: record.id,
-                    org_id: record.org_id,
-                    reach: record.reach,
-                    scopes: record.scopes,
-                }),
-                client_ip,
-                token: Some(record),
-                user: None,
-            })
+            Ok(token_caller(record, client_ip))
         }
-        Err(err) => {
-            if matches!(err, VerifyError::Rejected) {
-                bump(&state.metrics.verify_rejected);
-            }
-            Err(err.into())
+        Err(VerifyError::Rejected(reason)) => {
+            bump(&state.metrics.verify_rejected);
+            Err(Failure::Credential(AuthFailure::Token(reason)))
         }
+        Err(err) => Err(Failure::Service(err.into())),
     }
 }
 
-async fn authenticate_session(state: &AppState, credential: &str, client_ip: IpAddr) -> Result<Caller, ServiceError> {
-    let (user, grant) = sessions::user_for(state, credential).await?.ok_or(ServiceError::Unauthorized)?;
+fn token_caller(record: std::sync::Arc<VerifiedToken>, client_ip: IpAddr) -> Caller {
+    Caller {
+        principal: Principal::Token(TokenGrant {
+            token_id: record.id,
+            org_id: record.org_id,
+            reach: record.reach,
+            scopes: record.scopes,
+        }),
+        client_ip,
+        token: Some(record),
+        user: None,
+    }
+}
+
+/// One read decides whether the session exists; only a real one costs the
+/// reads that load its user.
+async fn authenticate_session(state: &AppState, credential: &str, client_ip: IpAddr) -> Result<Caller, Failure> {
+    let session = sessions::find(state, credential).await?.ok_or(Failure::Credential(AuthFailure::Session))?;
+    let (user, grant) = sessions::user_of(state, &session).await?.ok_or(Failure::Credential(AuthFailure::Session))?;
     Ok(Caller { principal: Principal::User(grant), client_ip, token: None, user: Some(user) })
 }

@@ -1,9 +1,11 @@
 //! Who is calling: bearer credentials (deployment tokens and login sessions)
-//! turned into a [`crate::service::Caller`], with failed attempts rate
-//! limited; session credentials and password hashing.
+//! turned into a [`crate::service::Caller`], with failing ones rate limited;
+//! the client's address; session credentials and password hashing.
 
 mod caller;
+mod client_ip;
 pub mod password;
 pub mod session;
 
-pub use caller::{bearer, ClientIp};
+pub use caller::{bearer, refuse};
+pub use client_ip::ClientIp;

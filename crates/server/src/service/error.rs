@@ -31,7 +31,7 @@ pub enum ServiceError {
     RefNotAllowed { git_ref: String, rules: String },
     #[error(transparent)]
     SaltUnavailable(#[from] SaltError),
-    #[error("too many failed attempts from this address; retry in {retry_after_secs} s")]
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is larger than the limit")]
     PayloadTooLarge,
@@ -82,7 +82,7 @@ impl From<Denied> for ServiceError {
 impl From<VerifyError> for ServiceError {
     fn from(err: VerifyError) -> Self {
         match err {
-            VerifyError::Rejected => ServiceError::Unauthorized,
+            VerifyError::Rejected(_) => ServiceError::Unauthorized,
             VerifyError::Salt(err) => ServiceError::SaltUnavailable(err),
             VerifyError::Store(err) => err.into(),
         }
@@ -106,6 +106,7 @@ pub async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::RejectReason;
 
     #[test]
     fn out_of_reach_looks_like_not_found() {
@@ -114,6 +115,6 @@ mod tests {
 
     #[test]
     fn every_rejected_verification_is_the_same_unauthorized() {
-        assert!(matches!(ServiceError::from(VerifyError::Rejected), ServiceError::Unauthorized));
+        assert!(matches!(ServiceError::from(VerifyError::Rejected(RejectReason::Unknown)), ServiceError::Unauthorized));
     }
 }

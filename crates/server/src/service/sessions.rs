@@ -13,6 +13,7 @@ use super::audit::{self, AuditAction};
 use super::error::blocking;
 use super::{invalid, Caller, ServiceError, ServiceResult};
 use crate::auth::{password, session};
+use crate::metrics::{bump, AuthFailure};
 use crate::state::AppState;
 
 /// A new login session: its credential (shown once) and the user.
@@ -23,6 +24,10 @@ pub struct OpenedSession {
 }
 
 /// Checks a login and opens a session; the API and the dashboard log in here.
+///
+/// Failed logins are throttled per account (whatever the address) and per
+/// address; a throttled attempt is refused before any password check, so it
+/// costs no argon2 run. A successful login starts the account afresh.
 pub async fn open(
     state: &AppState,
     client_ip: IpAddr,
@@ -30,9 +35,12 @@ pub async fn open(
     password_text: &str,
 ) -> ServiceResult<OpenedSession> {
     let now = state.clock.now();
-    if let Err(retry_after_secs) = state.limiter.check(client_ip, now) {
+    let throttled = state.login_throttle.check(email, now).and(state.login_limiter.check(client_ip, now));
+    if let Err(retry_after_secs) = throttled {
+        bump(&state.metrics.auth_rate_limited);
         return Err(ServiceError::RateLimited { retry_after_secs });
     }
+    let typed_email = email;
     let email = Email::parse(email).ok();
     let user = match &email {
         Some(email) => state.store.find_user_by_email(email.as_str()).await?,
@@ -43,9 +51,12 @@ pub async fn open(
     let valid =
         blocking("checking a password", move || password::verify_password(&password_text, hash.as_deref())).await?;
     let Some(user) = user.filter(|_| valid) else {
-        state.limiter.record_failure(client_ip, now);
+        state.metrics.auth_failure(AuthFailure::Password);
+        state.login_throttle.record_failure(typed_email, now);
+        state.login_limiter.record_failure(client_ip, now);
         return Err(ServiceError::Unauthorized);
     };
+    state.login_throttle.reset(typed_email);
     let credential = session::SessionCredential::generate();
     let session = Session {
         id: SessionId::generate(),
@@ -66,12 +77,22 @@ pub async fn close(state: &AppState, credential: &str) -> ServiceResult<()> {
     Ok(())
 }
 
+/// The unexpired session a credential opens: one read.
+pub async fn find(state: &AppState, credential: &str) -> ServiceResult<Option<Session>> {
+    let digest = session::credential_digest(credential);
+    Ok(state.store.find_session(&digest, state.clock.now()).await?)
+}
+
 /// The user behind a session credential, with their org roles.
 pub async fn user_for(state: &AppState, credential: &str) -> ServiceResult<Option<(User, UserGrant)>> {
-    let digest = session::credential_digest(credential);
-    let Some(session) = state.store.find_session(&digest, state.clock.now()).await? else {
-        return Ok(None);
-    };
+    match find(state, credential).await? {
+        Some(session) => user_of(state, &session).await,
+        None => Ok(None),
+    }
+}
+
+/// The user of an open session, with their org roles.
+pub async fn user_of(state: &AppState, session: &Session) -> ServiceResult<Option<(User, UserGrant)>> {
     let Some(user) = state.store.find_user(session.user_id).await? else {
         return Ok(None);
     };

@@ -29,16 +29,50 @@ use gatepass_core::token::SaltError;
 use gatepass_store::StoreError;
 
 pub use cache::{VerifyCache, MAX_ENTRY_AGE, REFRESH_AFTER};
-pub use verifier::{spawn_change_listener, TokenVerifier, VerifiedToken};
+pub use verifier::{spawn_change_listener, CachedVerdict, TokenVerifier, VerifiedToken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// No usable salt: the server cannot tell valid tokens from invalid ones.
     #[error(transparent)]
     Salt(#[from] SaltError),
-    /// Malformed, unknown, expired or revoked: deliberately one case.
+    /// Malformed, unknown, expired or revoked: one answer to the client
+    /// (every 401 looks the same); the reason is only for metrics.
     #[error("invalid token")]
-    Rejected,
+    Rejected(RejectReason),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a token was rejected: counted in metrics, never told to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    /// Wrong prefix, length, alphabet or checksum: rejected offline.
+    Malformed,
+    /// No token has this digest.
+    Unknown,
+    Revoked,
+    Expired,
+    /// The secret a rotation replaced, after its grace period.
+    Superseded,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 5] = [
+        RejectReason::Malformed,
+        RejectReason::Unknown,
+        RejectReason::Revoked,
+        RejectReason::Expired,
+        RejectReason::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Malformed => "malformed",
+            RejectReason::Unknown => "unknown",
+            RejectReason::Revoked => "revoked",
+            RejectReason::Expired => "expired",
+            RejectReason::Superseded => "superseded",
+        }
+    }
 }

@@ -9,7 +9,15 @@ use gatepass_store::{Store, StoreError, TokenChanges, TokenRecord};
 use time::OffsetDateTime;
 
 use super::cache::{Lookup, VerifyCache};
-use super::VerifyError;
+use super::{RejectReason, VerifyError};
+
+/// What the cache alone says of a presented token.
+pub enum CachedVerdict {
+    Valid(Arc<VerifiedToken>),
+    Rejected(RejectReason),
+    /// Not cached: only a database read can tell.
+    Unknown,
+}
 use crate::last_used::LastUsed;
 use crate::metrics::{bump, Metrics};
 
@@ -86,19 +94,56 @@ impl TokenVerifier {
 
     /// Checks a presented token; on success records the use (in memory).
     pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<Arc<VerifiedToken>, VerifyError> {
-        let salt = self.salt()?;
-        // A malformed token is rejected before any lookup.
-        let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected)?;
-        let digest = salt.digest(parsed.as_str());
+        let digest = self.digest(presented)?;
         let cached = match self.cache.get(&digest) {
             Lookup::Fresh(cached) => cached,
             Lookup::Refresh(cached) => self.renew(digest, cached).await,
             Lookup::Missing => self.read_store_once(digest).await?,
         };
-        let record = cached.ok_or(VerifyError::Rejected)?;
+        self.decide(cached, &digest, now).map_err(VerifyError::Rejected)
+    }
+
+    /// Decides a presented token from the cache alone, without reading the
+    /// database: for addresses that have failed too often.
+    pub fn verify_cached(&self, presented: &str, now: OffsetDateTime) -> Result<CachedVerdict, VerifyError> {
+        let digest = match self.digest(presented) {
+            Ok(digest) => digest,
+            Err(VerifyError::Rejected(reason)) => return Ok(CachedVerdict::Rejected(reason)),
+            Err(err) => return Err(err),
+        };
+        let cached = match self.cache.get(&digest) {
+            Lookup::Fresh(cached) | Lookup::Refresh(cached) => cached,
+            Lookup::Missing => return Ok(CachedVerdict::Unknown),
+        };
+        Ok(match self.decide(cached, &digest, now) {
+            Ok(record) => CachedVerdict::Valid(record),
+            Err(reason) => CachedVerdict::Rejected(reason),
+        })
+    }
+
+    /// The digest of a well-formed token; a malformed one is rejected
+    /// before any lookup.
+    fn digest(&self, presented: &str) -> Result<TokenDigest, VerifyError> {
+        let salt = self.salt()?;
+        let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
+        Ok(salt.digest(parsed.as_str()))
+    }
+
+    /// Whether the record found for `digest` accepts it now; records the use.
+    fn decide(
+        &self,
+        found: Option<Arc<VerifiedToken>>,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> Result<Arc<VerifiedToken>, RejectReason> {
+        let record = found.ok_or(RejectReason::Unknown)?;
         let status = TokenStatus::at(record.revoked_at, record.expires_at, now);
-        if !record.secrets().accept(status, &digest, now) {
-            return Err(VerifyError::Rejected);
+        if !record.secrets().accept(status, digest, now) {
+            return Err(match status {
+                TokenStatus::Revoked => RejectReason::Revoked,
+                TokenStatus::Expired => RejectReason::Expired,
+                TokenStatus::Active => RejectReason::Superseded,
+            });
         }
         if record.first_use_this_second(now) {
             self.last_used.touch(record.id, now);
@@ -170,7 +215,7 @@ mod tests {
             })
             .collect();
         for check in checks {
-            assert!(matches!(check.await.unwrap(), Err(VerifyError::Rejected)));
+            assert!(matches!(check.await.unwrap(), Err(VerifyError::Rejected(RejectReason::Unknown))));
         }
         assert_eq!(metrics.verify_store_reads.load(Ordering::Relaxed), 1);
     }

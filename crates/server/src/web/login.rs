@@ -96,14 +96,29 @@ pub async fn login(
         Ok(opened) => Ok(signed_in(&state, &headers, opened)),
         Err(err @ (ServiceError::Unauthorized | ServiceError::RateLimited { .. })) => {
             let message = match &err {
-                ServiceError::Unauthorized => "Incorrect email or password.".to_string(),
-                other => other.to_string(),
+                ServiceError::RateLimited { retry_after_secs } => format!(
+                    "Too many failed sign-in attempts. For your security, sign-in is paused: try again in {}.",
+                    wait_in_words(*retry_after_secs)
+                ),
+                _ => "Incorrect email or password.".to_string(),
             };
             pre_session_page(&state, &headers, err.status(), |csrf| {
                 LoginPage { csrf, email: email.to_string(), error: Some(message) }.render()
             })
         }
         Err(other) => Err(other.into()),
+    }
+}
+
+/// "45 seconds", "1 minute", "15 minutes": how long a throttled login waits.
+fn wait_in_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "1 second".into(),
+        2..=59 => format!("{secs} seconds"),
+        _ => match secs.div_ceil(60) {
+            1 => "1 minute".into(),
+            minutes => format!("{minutes} minutes"),
+        },
     }
 }
 
@@ -159,5 +174,19 @@ pub async fn setup(
             })
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wait_in_words;
+
+    #[test]
+    fn waits_read_as_people_say_them() {
+        assert_eq!(wait_in_words(1), "1 second");
+        assert_eq!(wait_in_words(45), "45 seconds");
+        assert_eq!(wait_in_words(60), "1 minute");
+        assert_eq!(wait_in_words(61), "2 minutes");
+        assert_eq!(wait_in_words(900), "15 minutes");
     }
 }

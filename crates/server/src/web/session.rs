@@ -143,7 +143,7 @@ impl FromRequestParts<AppState> for WebUser {
             .filter(|value| session::is_session_credential(value))
             .ok_or(WebError::LoginRequired)?;
         let (user, grant) = sessions::user_for(state, &credential).await?.ok_or(WebError::LoginRequired)?;
-        let ClientIp(client_ip) = ClientIp::from_parts(parts, state.config.trust_forwarded_for);
+        let ClientIp(client_ip) = ClientIp::from_parts(parts, &state.config);
         Ok(WebUser { user, grant, client_ip, csrf: csrf_token(&credential) })
     }
 }
