@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::base62;
 
-const RANDOM_LEN: usize = 20;
+pub const RANDOM_LEN: usize = 20;
 pub const ID_LEN: usize = 4 + RANDOM_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +47,22 @@ macro_rules! define_id {
                 let mut out = [0u8; ID_LEN];
                 out.copy_from_slice(bytes);
                 Ok(Self(out))
+            }
+
+            /// The random part alone (the prefix is implied by the type): for
+            /// compact in-memory records.
+            pub fn random_part(&self) -> [u8; RANDOM_LEN] {
+                let mut random = [0u8; RANDOM_LEN];
+                random.copy_from_slice(&self.0[4..]);
+                random
+            }
+
+            /// The id whose random part is `random`, as [`Self::random_part`] gave it.
+            pub fn from_random_part(random: [u8; RANDOM_LEN]) -> Self {
+                let mut bytes = [0u8; ID_LEN];
+                bytes[..4].copy_from_slice($prefix.as_bytes());
+                bytes[4..].copy_from_slice(&random);
+                Self(bytes)
             }
 
             /// True when `text` has this id's prefix: callers use it to tell an
@@ -123,6 +139,12 @@ mod tests {
         let id = TokenId::generate();
         assert_eq!(TokenId::parse(id.as_str()), Ok(id));
         assert!(id.as_str().starts_with("tok_"));
+    }
+
+    #[test]
+    fn an_id_is_its_prefix_and_its_random_part() {
+        let id = ProjectId::generate();
+        assert_eq!(ProjectId::from_random_part(id.random_part()), id);
     }
 
     #[test]

@@ -1,41 +1,72 @@
-//! The token change feed over LISTEN/NOTIFY, so that every node sharing the
-//! database hears of a rotation, revocation or deletion made on any node.
+//! The token change log and its wake-ups over LISTEN/NOTIFY, so that every
+//! node sharing the database hears of a rotation, revocation or deletion made
+//! on any node.
 //!
-//! Writers send `pg_notify(TOKEN_CHANGES_CHANNEL, <token id>)` (or `*` when
-//! many tokens changed at once) inside the transaction that makes the change,
-//! so PostgreSQL delivers it exactly when the change commits, and never for a
-//! change that rolled back. Notifications sent while a listener is
-//! disconnected are lost; the feed answers every reconnect with
-//! [`TokenChange::All`] so that subscribers drop whatever they cached.
+//! A trigger on `tokens` (migration 0006) numbers each change in commit order
+//! in `token_changes` and sends `pg_notify(TOKEN_CHANGES_CHANNEL, 'changed')`
+//! inside the changing transaction, so PostgreSQL delivers the wake-up
+//! exactly when the change commits, and never for one that rolled back.
+//! Wake-ups sent while a listener is disconnected are lost; the feed answers
+//! every reconnect with [`TokenChangeSignal::Reconnected`], and readers of
+//! the log notice gaps by sequence number anyway.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use gatepass_core::id::TokenId;
-use gatepass_store::{StoreResult, TokenChange, TokenChangeFeed, TokenChanges};
+use gatepass_store::{
+    to_millis, StoreResult, TokenChangeFeed, TokenChangeRecord, TokenChangeSignal, TokenChangeSignals,
+};
+use gatepass_store_sql::{convert_all, TokenChangeRow, TOKEN_CHANGE_COLUMNS};
 use sqlx::postgres::{PgListener, PgPool};
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use crate::{backend, PgStore};
 
-/// The channel every token change is announced on. Nodes of different
-/// versions share a database during a rolling upgrade: keep the name and the
-/// payload format (a token id, or `*`) stable.
+/// The channel every token change is announced on (by the trigger of
+/// migration 0006). Nodes of different versions share a database during a
+/// rolling upgrade: keep the name stable.
 pub const TOKEN_CHANGES_CHANNEL: &str = "gatepass_token_changes";
-/// The payload that means "many tokens may have changed".
-pub(crate) const ALL_TOKENS: &str = "*";
 
-/// Changes a slow subscriber has not taken yet. Beyond this the feed waits
-/// for room, sending `All` in place of what it could not queue.
-const CHANNEL_CAPACITY: usize = 256;
+/// Wake-ups a slow subscriber has not taken yet: a plain wake-up and a
+/// reconnect; more would say nothing new, since each wake-up sends the
+/// reader to the whole log since its last sequence.
+const CHANNEL_CAPACITY: usize = 2;
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(2);
 
 #[async_trait]
 impl TokenChangeFeed for PgStore {
+    async fn token_change_head(&self) -> StoreResult<u64> {
+        let head: i64 =
+            sqlx::query_scalar("SELECT seq FROM token_change_head").fetch_one(&self.pool).await.map_err(backend)?;
+        Ok(head as u64)
+    }
+
+    async fn token_changes_since(&self, after: u64, limit: u32) -> StoreResult<Vec<TokenChangeRecord>> {
+        let rows: Vec<TokenChangeRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_CHANGE_COLUMNS} FROM token_changes WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn prune_token_changes(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM token_changes WHERE at < $1")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
     /// Returns once LISTEN is in place: any change committed after this
-    /// returns reaches the receiver.
-    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
+    /// returns wakes the receiver.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChangeSignals>> {
         let listener = listen(&self.pool).await.map_err(backend)?;
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         tokio::spawn(forward(self.pool.clone(), listener, sender));
@@ -52,15 +83,15 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Forwards notifications until the receiver is dropped or the pool closed,
+/// Forwards wake-ups until the receiver is dropped or the pool closed,
 /// reconnecting with backoff whenever the listening connection fails.
-async fn forward(pool: PgPool, mut listener: PgListener, sender: mpsc::Sender<TokenChange>) {
+async fn forward(pool: PgPool, mut listener: PgListener, sender: mpsc::Sender<TokenChangeSignal>) {
     loop {
         let lost = tokio::select! {
             () = sender.closed() => return,
             received = listener.try_recv() => match received {
-                Ok(Some(notification)) => {
-                    if !deliver(&sender, parse(notification.payload())).await {
+                Ok(Some(_)) => {
+                    if !deliver(&sender, TokenChangeSignal::Changed).await {
                         return;
                     }
                     continue;
@@ -77,7 +108,7 @@ async fn forward(pool: PgPool, mut listener: PgListener, sender: mpsc::Sender<To
         };
         tracing::info!("token change feed reconnected");
         // Whatever was announced while we were away is gone.
-        if !deliver(&sender, TokenChange::All).await {
+        if !deliver(&sender, TokenChangeSignal::Reconnected).await {
             return;
         }
     }
@@ -85,7 +116,7 @@ async fn forward(pool: PgPool, mut listener: PgListener, sender: mpsc::Sender<To
 
 /// Tries to listen again, backing off from 100 ms to 2 s; `None` when there
 /// is no one left to tell or the pool is closed.
-async fn reconnect(pool: &PgPool, sender: &mpsc::Sender<TokenChange>) -> Option<PgListener> {
+async fn reconnect(pool: &PgPool, sender: &mpsc::Sender<TokenChangeSignal>) -> Option<PgListener> {
     let mut delay = FIRST_RETRY;
     loop {
         tokio::select! {
@@ -101,55 +132,13 @@ async fn reconnect(pool: &PgPool, sender: &mpsc::Sender<TokenChange>) -> Option<
     }
 }
 
-/// Queues a change; when the subscriber is behind, queues `All` in its place
-/// (which covers it) as soon as there is room. False once the receiver is gone.
-async fn deliver(sender: &mpsc::Sender<TokenChange>, change: TokenChange) -> bool {
-    match sender.try_send(change) {
-        Ok(()) => true,
-        Err(mpsc::error::TrySendError::Full(_)) => sender.send(TokenChange::All).await.is_ok(),
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-    }
-}
-
-/// A token id, `*`, or — from something we do not understand — `All`, which
-/// is always safe.
-fn parse(payload: &str) -> TokenChange {
-    if payload == ALL_TOKENS {
-        return TokenChange::All;
-    }
-    match TokenId::parse(payload) {
-        Ok(id) => TokenChange::Token(id),
-        Err(err) => {
-            tracing::warn!(error = %err, "unexpected token change notification; treating it as a change to all tokens");
-            TokenChange::All
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payloads_name_one_token_or_all() {
-        let id = TokenId::generate();
-        assert_eq!(parse(id.as_str()), TokenChange::Token(id));
-        assert_eq!(parse("*"), TokenChange::All);
-        assert_eq!(parse("not an id"), TokenChange::All);
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_collapses_into_all() {
-        let (sender, mut receiver) = mpsc::channel(1);
-        let (first, second) = (TokenId::generate(), TokenId::generate());
-        assert!(deliver(&sender, TokenChange::Token(first)).await);
-        let blocked = tokio::spawn(async move { deliver(&sender, TokenChange::Token(second)).await });
-        // On this single-threaded runtime, yielding lets the spawned task find
-        // the queue full before anything is taken from it.
-        tokio::task::yield_now().await;
-        assert!(!blocked.is_finished());
-        assert_eq!(receiver.recv().await, Some(TokenChange::Token(first)));
-        assert_eq!(receiver.recv().await, Some(TokenChange::All));
-        assert!(blocked.await.unwrap());
+/// Queues a wake-up. A plain one is dropped when one is pending already
+/// (which covers it: each wake-up reads the whole log since the reader's
+/// last sequence); a reconnect waits for room, so it is never lost. False
+/// once the receiver is gone.
+async fn deliver(sender: &mpsc::Sender<TokenChangeSignal>, signal: TokenChangeSignal) -> bool {
+    match signal {
+        TokenChangeSignal::Changed => !matches!(sender.try_send(signal), Err(mpsc::error::TrySendError::Closed(_))),
+        TokenChangeSignal::Reconnected => sender.send(signal).await.is_ok(),
     }
 }

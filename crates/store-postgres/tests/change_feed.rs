@@ -62,75 +62,28 @@ async fn token(store: &PgStore, org: &Org, reach: Reach) -> TokenId {
     token.id
 }
 
-async fn next(changes: &mut TokenChanges) -> TokenChange {
-    tokio::time::timeout(DELIVERY, changes.recv())
-        .await
-        .expect("a change arrives in time")
-        .expect("the feed is still open")
+async fn next(signals: &mut TokenChangeSignals) -> TokenChangeSignal {
+    tokio::time::timeout(DELIVERY, signals.recv()).await.expect("a wake-up in time").expect("the feed is open")
 }
 
 #[tokio::test]
-async fn a_revocation_on_one_node_reaches_the_other_node() {
+async fn a_change_on_one_node_wakes_the_other_which_reads_it_from_the_log() {
     let Some(nodes) = two_nodes().await else { return };
-    let mut changes = nodes.b.subscribe_token_changes().await.unwrap().expect("PostgreSQL has a feed");
+    let mut signals = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
+    let seen = nodes.b.token_change_head().await.unwrap();
     let id = token(&nodes.a, &nodes.org, Reach::Org).await;
-
     assert!(nodes.a.revoke_token(id, now()).await.unwrap());
-    assert_eq!(next(&mut changes).await, TokenChange::Token(id));
+    assert_eq!(next(&mut signals).await, TokenChangeSignal::Changed);
+    let changes = nodes.b.token_changes_since(seen, 100).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!((changes[0].seq, changes[0].token_id), (seen + 1, id));
 }
 
 #[tokio::test]
-async fn rotations_and_deletions_are_announced_and_creations_are_not() {
+async fn a_transaction_that_revokes_many_tokens_wakes_once_and_logs_each() {
     let Some(nodes) = two_nodes().await else { return };
-    let mut changes = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
-    let rotated = token(&nodes.a, &nodes.org, Reach::Org).await;
-    let deleted = token(&nodes.a, &nodes.org, Reach::Org).await;
-
-    let plain = PlainToken::generate(Reach::Org.token_kind());
-    let rotation = Rotation {
-        digest: TokenSalt::new(&[7u8; 32]).unwrap().digest(plain.expose_secret()),
-        preview: plain.preview(),
-        previous_valid_until: None,
-        at: now(),
-    };
-    assert!(nodes.a.rotate_token(rotated, &rotation).await.unwrap());
-    assert!(nodes.a.delete_token(deleted).await.unwrap());
-    // Nothing was announced for the creations: the first change is the rotation.
-    assert_eq!(next(&mut changes).await, TokenChange::Token(rotated));
-    assert_eq!(next(&mut changes).await, TokenChange::Token(deleted));
-}
-
-#[tokio::test]
-async fn changes_that_touch_no_token_are_not_announced() {
-    let Some(nodes) = two_nodes().await else { return };
-    let mut changes = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
-    let revoked = token(&nodes.a, &nodes.org, Reach::Org).await;
-    assert!(nodes.a.revoke_token(revoked, now()).await.unwrap());
-    let missing = TokenId::generate();
-
-    assert!(!nodes.a.revoke_token(missing, now()).await.unwrap());
-    assert!(!nodes.a.delete_token(missing).await.unwrap());
-    let plain = PlainToken::generate(Reach::Org.token_kind());
-    let rotation = Rotation {
-        digest: TokenSalt::new(&[7u8; 32]).unwrap().digest(plain.expose_secret()),
-        preview: plain.preview(),
-        previous_valid_until: None,
-        at: now(),
-    };
-    assert!(!nodes.a.rotate_token(revoked, &rotation).await.unwrap(), "a revoked token cannot be rotated");
-    let marker = token(&nodes.a, &nodes.org, Reach::Org).await;
-    assert!(nodes.a.revoke_token(marker, now()).await.unwrap());
-
-    // Notifications arrive in commit order: the marker comes right after the
-    // first revocation, so nothing was sent in between.
-    assert_eq!(next(&mut changes).await, TokenChange::Token(revoked));
-    assert_eq!(next(&mut changes).await, TokenChange::Token(marker));
-}
-
-#[tokio::test]
-async fn deleting_a_project_or_environment_announces_that_all_tokens_may_have_changed() {
-    let Some(nodes) = two_nodes().await else { return };
-    let mut changes = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
+    let mut signals = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
+    let seen = nodes.b.token_change_head().await.unwrap();
     let project = Project {
         id: ProjectId::generate(),
         org_id: nodes.org.id,
@@ -140,25 +93,54 @@ async fn deleting_a_project_or_environment_announces_that_all_tokens_may_have_ch
         created_at: now(),
     };
     nodes.a.create_project(&project).await.unwrap();
-    let environment = Environment {
-        id: gatepass_core::id::EnvironmentId::generate(),
-        project_id: project.id,
-        name: "production".into(),
-        created_at: now(),
-    };
-    nodes.a.create_environment(&environment).await.unwrap();
-    token(&nodes.a, &nodes.org, Reach::Environment(project.id, environment.id)).await;
-
-    assert!(nodes.a.delete_environment(environment.id, now()).await.unwrap());
-    assert_eq!(next(&mut changes).await, TokenChange::All);
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(token(&nodes.a, &nodes.org, Reach::Project(project.id)).await);
+    }
     assert!(nodes.a.delete_project(project.id, now()).await.unwrap());
-    assert_eq!(next(&mut changes).await, TokenChange::All);
+    assert_eq!(next(&mut signals).await, TokenChangeSignal::Changed);
+    let changes = nodes.b.token_changes_since(seen, 100).await.unwrap();
+    let mut changed: Vec<TokenId> = changes.iter().map(|change| change.token_id).collect();
+    changed.sort();
+    changed.dedup();
+    ids.sort();
+    assert_eq!(changed, ids);
+    let seqs: Vec<u64> = changes.iter().map(|change| change.seq).collect();
+    assert!(seqs.windows(2).all(|pair| pair[1] == pair[0] + 1), "contiguous: {seqs:?}");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), signals.recv()).await.is_err(),
+        "one transaction, one wake-up"
+    );
 }
 
 #[tokio::test]
-async fn a_lost_listener_reconnects_and_says_that_changes_may_have_been_missed() {
+async fn concurrent_changes_commit_in_sequence_order_with_no_gap() {
     let Some(nodes) = two_nodes().await else { return };
-    let mut changes = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
+    let seen = nodes.b.token_change_head().await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(token(&nodes.a, &nodes.org, Reach::Org).await);
+    }
+    let store = std::sync::Arc::new(nodes.a);
+    let revokes: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), *id);
+            tokio::spawn(async move { store.revoke_token(id, now()).await.unwrap() })
+        })
+        .collect();
+    for revoke in revokes {
+        assert!(revoke.await.unwrap());
+    }
+    let seqs: Vec<u64> =
+        nodes.b.token_changes_since(seen, 100).await.unwrap().iter().map(|change| change.seq).collect();
+    assert_eq!(seqs, (seen + 1..=seen + 20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_lost_listener_reconnects_and_says_so() {
+    let Some(nodes) = two_nodes().await else { return };
+    let mut signals = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
 
     let terminated: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
@@ -169,10 +151,10 @@ async fn a_lost_listener_reconnects_and_says_that_changes_may_have_been_missed()
     .unwrap();
     assert_eq!(terminated, [true], "exactly one listening connection was cut");
 
-    assert_eq!(next(&mut changes).await, TokenChange::All);
+    assert_eq!(next(&mut signals).await, TokenChangeSignal::Reconnected);
     let id = token(&nodes.a, &nodes.org, Reach::Org).await;
     assert!(nodes.a.revoke_token(id, now()).await.unwrap());
-    assert_eq!(next(&mut changes).await, TokenChange::Token(id));
+    assert_eq!(next(&mut signals).await, TokenChangeSignal::Changed);
 }
 
 #[tokio::test]

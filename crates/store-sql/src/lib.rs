@@ -255,6 +255,39 @@ impl TryFrom<TokenRow> for TokenRecord {
     }
 }
 
+/// A row of the token change log (migration 0006 of each backend).
+#[derive(sqlx::FromRow)]
+pub struct TokenChangeRow {
+    pub seq: i64,
+    pub token_id: String,
+    pub old_digest: Option<Vec<u8>>,
+    pub old_previous_digest: Option<Vec<u8>>,
+    pub new_digest: Option<Vec<u8>>,
+    pub at: i64,
+}
+
+/// The columns of [`TokenChangeRow`], in its order.
+pub const TOKEN_CHANGE_COLUMNS: &str = "seq, token_id, old_digest, old_previous_digest, new_digest, at";
+
+impl TryFrom<TokenChangeRow> for TokenChangeRecord {
+    type Error = StoreError;
+    fn try_from(row: TokenChangeRow) -> StoreResult<TokenChangeRecord> {
+        let mut digests = Vec::with_capacity(3);
+        for bytes in [row.old_digest, row.old_previous_digest, row.new_digest].iter().flatten() {
+            let digest = digest(bytes)?;
+            if !digests.contains(&digest) {
+                digests.push(digest);
+            }
+        }
+        Ok(TokenChangeRecord {
+            seq: u64::try_from(row.seq).map_err(corrupt)?,
+            token_id: id(TokenId::parse, &row.token_id)?,
+            digests,
+            at: from_millis(row.at),
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct DeploymentRow {
     pub id: String,

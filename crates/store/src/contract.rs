@@ -51,6 +51,9 @@ macro_rules! store_contract_tests {
             branch_rules_are_unique_per_project_and_deleted_per_project,
             count_tokens_counts_every_token_revoked_or_not,
             a_revocation_reaches_the_change_feed_of_a_backend_that_has_one,
+            token_changes_are_logged_in_sequence_with_every_digest_a_node_may_have_cached,
+            revoking_a_projects_tokens_logs_each_of_them,
+            old_token_changes_are_pruned_and_the_head_stays,
             ping_answers,
         );
     };
@@ -726,31 +729,97 @@ const DELIVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn a_revocation_reaches_the_change_feed_of_a_backend_that_has_one(store: SharedStore) {
     let feed = store.subscribe_token_changes().await.unwrap();
-    let mut changes = match (store.backend(), feed) {
+    let mut signals = match (store.backend(), feed) {
         // A single node: its own invalidations are all there is.
         ("sqlite", None) => return,
         ("sqlite", Some(_)) => panic!("embedded SQLite serves one node and has no feed"),
         ("postgres", None) => panic!("PostgreSQL is shared by nodes and must announce changes"),
         (_, None) => return,
-        (_, Some(changes)) => changes,
+        (_, Some(signals)) => signals,
     };
     let (acme, _) = org(&store, "acme", Plan::Free).await;
     let (token, _) = new_token(&acme, Reach::Org, now());
     store.insert_token(&token).await.unwrap();
     assert!(store.revoke_token(token.id, now()).await.unwrap());
+    let signal = tokio::time::timeout(DELIVERY, signals.recv()).await.expect("a wake-up within the timeout");
+    assert_eq!(signal, Some(TokenChangeSignal::Changed));
+}
 
-    let heard = tokio::time::timeout(DELIVERY, async {
-        loop {
-            match changes.recv().await.expect("the feed is still open") {
-                TokenChange::Token(id) if id == token.id => return,
-                // A reconnect may announce that everything may have changed.
-                TokenChange::All => continue,
-                TokenChange::Token(other) => panic!("{other} changed, but only {} was touched", token.id),
-            }
-        }
-    })
-    .await;
-    assert!(heard.is_ok(), "the revocation of {} was not announced within {DELIVERY:?}", token.id);
+/// The changes after `seq`.
+async fn changes_after(store: &SharedStore, seq: u64) -> Vec<TokenChangeRecord> {
+    store.token_changes_since(seq, 1000).await.unwrap()
+}
+
+pub async fn token_changes_are_logged_in_sequence_with_every_digest_a_node_may_have_cached(store: SharedStore) {
+    let start = store.token_change_head().await.unwrap();
+    let (acme, _) = org(&store, "acme", Plan::Pro).await;
+    let (token, _) = new_token(&acme, Reach::Org, now());
+    store.insert_token(&token).await.unwrap();
+    assert_eq!(store.token_change_head().await.unwrap(), start, "creating a token changes nothing cached");
+
+    // Last use is not a change: verification does not depend on it.
+    store.record_last_used(&[(token.id, now())]).await.unwrap();
+    store.record_last_used(&[(token.id, now() - Duration::hours(1))]).await.unwrap();
+    assert!(changes_after(&store, start).await.is_empty());
+
+    let rotated = PlainToken::generate(TokenKind::Org);
+    let rotation = Rotation {
+        digest: salt().digest(rotated.expose_secret()),
+        preview: rotated.preview(),
+        previous_valid_until: Some(now() + Duration::hours(1)),
+        at: now(),
+    };
+    assert!(store.rotate_token(token.id, &rotation).await.unwrap());
+    assert!(store.revoke_token(token.id, now()).await.unwrap());
+    assert!(store.revoke_token(token.id, now()).await.unwrap(), "revoking again still finds it");
+    assert!(store.delete_token(token.id).await.unwrap());
+
+    let changes = changes_after(&store, start).await;
+    let seqs: Vec<u64> = changes.iter().map(|change| change.seq).collect();
+    assert_eq!(seqs, vec![start + 1, start + 2, start + 3], "rotate, revoke, delete; a second revoke changes nothing");
+    assert!(changes.iter().all(|change| change.token_id == token.id));
+    // The rotation names the old digest and the new one.
+    assert!(changes[0].digests.contains(&token.digest) && changes[0].digests.contains(&rotation.digest));
+    // Afterwards both secrets (the new one, and the old one in its grace period) may be cached.
+    for change in &changes[1..] {
+        assert!(change.digests.contains(&token.digest) && change.digests.contains(&rotation.digest), "{change:?}");
+    }
+    assert_eq!(store.token_change_head().await.unwrap(), start + 3);
+    assert_eq!(changes_after(&store, start + 1).await.len(), 2);
+    assert_eq!(store.token_changes_since(start, 1).await.unwrap().len(), 1, "at most the limit");
+}
+
+pub async fn revoking_a_projects_tokens_logs_each_of_them(store: SharedStore) {
+    let start = store.token_change_head().await.unwrap();
+    let (acme, _) = org(&store, "acme", Plan::Pro).await;
+    let web = project(&store, &acme, "web").await;
+    let (first, _) = new_token(&acme, Reach::Project(web.id), now());
+    let (second, _) = new_token(&acme, Reach::Project(web.id), now());
+    let (org_wide, _) = new_token(&acme, Reach::Org, now());
+    for token in [&first, &second, &org_wide] {
+        store.insert_token(token).await.unwrap();
+    }
+    assert!(store.delete_project(web.id, now()).await.unwrap());
+    let changed: Vec<TokenId> = changes_after(&store, start).await.into_iter().map(|change| change.token_id).collect();
+    assert!(changed.contains(&first.id) && changed.contains(&second.id), "{changed:?}");
+    assert!(!changed.contains(&org_wide.id));
+}
+
+pub async fn old_token_changes_are_pruned_and_the_head_stays(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Free).await;
+    let (token, _) = new_token(&acme, Reach::Org, now());
+    store.insert_token(&token).await.unwrap();
+    store.revoke_token(token.id, now()).await.unwrap();
+    let head = store.token_change_head().await.unwrap();
+    assert!(head >= 1);
+    assert_eq!(store.prune_token_changes(now() - Duration::hours(1)).await.unwrap(), 0, "nothing is that old");
+    assert!(store.prune_token_changes(now() + Duration::hours(1)).await.unwrap() >= 1);
+    assert!(changes_after(&store, 0).await.is_empty());
+    assert_eq!(store.token_change_head().await.unwrap(), head, "numbers are never reused");
+    let (another, _) = new_token(&acme, Reach::Org, now());
+    store.insert_token(&another).await.unwrap();
+    store.revoke_token(another.id, now()).await.unwrap();
+    assert_eq!(changes_after(&store, head).await[0].seq, head + 1);
 }
 
 pub async fn ping_answers(store: SharedStore) {

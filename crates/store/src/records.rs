@@ -295,3 +295,14 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
     pub at: OffsetDateTime,
 }
+
+/// One committed change to a token, as the change log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenChangeRecord {
+    pub seq: u64,
+    pub token_id: TokenId,
+    /// Every digest a node may have cached for the token: before the change
+    /// (current and previous) and after it.
+    pub digests: Vec<TokenDigest>,
+    pub at: OffsetDateTime,
+}

@@ -149,25 +149,32 @@ pub trait SettingStore {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
-/// Changes to tokens announced to every node that shares the database, so
-/// that a node's verification cache drops a revoked or rotated token at once.
-pub type TokenChanges = tokio::sync::mpsc::Receiver<TokenChange>;
+/// Wake-ups from the change feed of a database that several nodes share.
+pub type TokenChangeSignals = tokio::sync::mpsc::Receiver<TokenChangeSignal>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenChange {
-    /// This token was rotated, revoked or deleted.
-    Token(TokenId),
-    /// Many tokens may have changed (a project or environment was deleted),
-    /// or notifications may have been missed (a reconnect): drop everything.
-    All,
+pub enum TokenChangeSignal {
+    /// Some node committed token changes: read the log.
+    Changed,
+    /// The feed reconnected; wake-ups may have been missed meanwhile.
+    Reconnected,
 }
 
+/// The token change log: every change to a token that verification or its
+/// answers depend on (all but its last use) gets a sequence number, in
+/// commit order, written by the database itself in the changing transaction.
 #[async_trait]
 pub trait TokenChangeFeed {
-    /// Starts receiving the changes that any node makes. `None` when the
-    /// backend serves a single node (embedded SQLite), where the node's own
-    /// invalidations are all there is.
-    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>>;
+    /// The sequence number of the last committed change (0 before any): one cheap read.
+    async fn token_change_head(&self) -> StoreResult<u64>;
+    /// The changes after `after`, oldest first, at most `limit`.
+    async fn token_changes_since(&self, after: u64, limit: u32) -> StoreResult<Vec<TokenChangeRecord>>;
+    /// Forgets changes recorded before `before`; returns how many.
+    async fn prune_token_changes(&self, before: OffsetDateTime) -> StoreResult<u64>;
+    /// Starts receiving wake-ups when any node commits token changes.
+    /// `None` when the backend serves a single node (embedded SQLite),
+    /// whose own invalidations are all there is.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChangeSignals>>;
 }
 
 /// A complete backend.

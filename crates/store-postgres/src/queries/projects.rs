@@ -6,8 +6,7 @@ use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
 
-use crate::changes::ALL_TOKENS;
-use crate::{backend, map_err, PgStore, TOKEN_CHANGES_CHANNEL};
+use crate::{backend, map_err, PgStore};
 
 const PROJECT_COLUMNS: &str = "id, org_id, name, slug, deploy_hook_url, deploy_hook_secret, created_at";
 const ENVIRONMENT_COLUMNS: &str = "id, project_id, name, created_at";
@@ -75,18 +74,6 @@ impl ProjectStore for PgStore {
     async fn delete_project(&self, id: ProjectId, now: OffsetDateTime) -> StoreResult<bool> {
         delete_revoking_tokens(&self.pool, TokenOwner::Project, id.as_str(), now).await
     }
-}
-
-/// Many tokens were revoked at once: rather than one notification each, one
-/// that tells every node to drop all it cached, delivered at commit.
-async fn notify_all_tokens_changed(tx: &mut sqlx::PgConnection) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(TOKEN_CHANGES_CHANNEL)
-        .bind(ALL_TOKENS)
-        .execute(tx)
-        .await
-        .map_err(backend)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -302,7 +289,6 @@ async fn delete_revoking_tokens(
         .map_err(backend)?;
     let done =
         sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(id).execute(&mut *tx).await.map_err(backend)?;
-    notify_all_tokens_changed(&mut tx).await?;
     tx.commit().await.map_err(backend)?;
     Ok(done.rows_affected() == 1)
 }

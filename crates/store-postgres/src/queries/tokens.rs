@@ -8,7 +8,7 @@ use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
 
-use crate::{backend, map_err, PgStore, TOKEN_CHANGES_CHANNEL};
+use crate::{backend, map_err, PgStore};
 
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
@@ -16,13 +16,6 @@ const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id
 
 /// The condition for "counts against the plan": not revoked, not expired at `$2`.
 const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
-
-/// Wraps a statement that changes tokens so that, in the same statement (and
-/// so at its commit), each changed token is announced on the channel bound
-/// as `$channel_param`. One row comes back per changed token.
-fn notifying(change: &str, channel_param: u8) -> String {
-    format!("WITH changed AS ({change} RETURNING id) SELECT pg_notify(${channel_param}, id) FROM changed")
-}
 
 #[async_trait]
 impl TokenStore for PgStore {
@@ -128,47 +121,43 @@ impl TokenStore for PgStore {
 
     async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool> {
         let keep_previous = rotation.previous_valid_until.is_some();
-        let changed = sqlx::query(&notifying(
+        // The trigger of migration 0006 logs the change and wakes every node.
+        let changed = sqlx::query(
             "UPDATE tokens SET previous_digest = CASE WHEN $1 THEN digest ELSE NULL END, \
              previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5 \
              WHERE id = $6 AND revoked_at IS NULL",
-            7,
-        ))
+        )
         .bind(keep_previous)
         .bind(rotation.previous_valid_until.map(to_millis))
         .bind(&rotation.digest.as_bytes()[..])
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
         .bind(id.as_str())
-        .bind(TOKEN_CHANGES_CHANNEL)
-        .fetch_all(&self.pool)
+        .execute(&self.pool)
         .await
         .map_err(map_err("token digest collision"))?;
-        Ok(changed.len() == 1)
+        Ok(changed.rows_affected() == 1)
     }
 
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
-        // Announced even when it was revoked already: harmless, and a node
-        // that missed the first announcement hears it again.
-        let changed =
-            sqlx::query(&notifying("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2", 3))
-                .bind(to_millis(at))
-                .bind(id.as_str())
-                .bind(TOKEN_CHANGES_CHANNEL)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?;
-        Ok(changed.len() == 1)
+        // A token revoked already matches but does not change, so the change
+        // log's trigger (which compares the rows) records nothing for it.
+        let changed = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(to_millis(at))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(changed.rows_affected() == 1)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
-        let changed = sqlx::query(&notifying("DELETE FROM tokens WHERE id = $1", 2))
+        let changed = sqlx::query("DELETE FROM tokens WHERE id = $1")
             .bind(id.as_str())
-            .bind(TOKEN_CHANGES_CHANNEL)
-            .fetch_all(&self.pool)
+            .execute(&self.pool)
             .await
             .map_err(backend)?;
-        Ok(changed.len() == 1)
+        Ok(changed.rows_affected() == 1)
     }
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
@@ -179,12 +168,16 @@ impl TokenStore for PgStore {
         uses.sort_unstable_by_key(|&(id, _)| id);
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for (id, at) in &uses {
-            sqlx::query("UPDATE tokens SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $1) WHERE id = $2")
-                .bind(to_millis(*at))
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            // Only a later time changes the row: an update that changed
+            // nothing would still fire the change log's trigger.
+            sqlx::query(
+                "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+            )
+            .bind(to_millis(*at))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }

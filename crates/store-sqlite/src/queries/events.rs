@@ -160,8 +160,39 @@ impl SettingStore for SqliteStore {
 
 #[async_trait]
 impl TokenChangeFeed for SqliteStore {
-    /// One process owns an SQLite file, so there are no other nodes to hear from.
-    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChanges>> {
+    async fn token_change_head(&self) -> StoreResult<u64> {
+        // AUTOINCREMENT keeps the last number even when the log is pruned empty.
+        let head: Option<i64> = sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'token_changes'")
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(backend)?;
+        Ok(head.unwrap_or(0) as u64)
+    }
+
+    async fn token_changes_since(&self, after: u64, limit: u32) -> StoreResult<Vec<TokenChangeRecord>> {
+        let rows: Vec<TokenChangeRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_CHANGE_COLUMNS} FROM token_changes WHERE seq > ? ORDER BY seq LIMIT ?"
+        ))
+        .bind(after as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn prune_token_changes(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM token_changes WHERE at < ?")
+            .bind(to_millis(before))
+            .execute(&self.writer)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    /// One process owns an SQLite file and drops what it changes from its
+    /// own cache at once, so there are no other nodes to hear from.
+    async fn subscribe_token_changes(&self) -> StoreResult<Option<TokenChangeSignals>> {
         Ok(None)
     }
 }
