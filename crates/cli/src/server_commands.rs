@@ -79,6 +79,26 @@ pub struct ServeArgs {
     /// Seconds between batched last-used writes (at most 60).
     #[arg(long, env = "GATEPASS_LAST_USED_FLUSH_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub last_used_flush_secs: u64,
+    /// On PostgreSQL, listen for other nodes' token changes (NOTIFY) besides
+    /// reading the change log every 250 ms. Turn off behind a transaction
+    /// pooler such as PgBouncer, which cannot LISTEN; revocations then reach
+    /// this node within about 250 ms instead of a few.
+    #[arg(
+        long,
+        env = "GATEPASS_TOKEN_CHANGE_NOTIFICATIONS",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub token_change_notifications: bool,
+    /// Tokens whose verdicts each node caches at most (about 190 bytes each).
+    #[arg(long, env = "GATEPASS_VERIFY_CACHE_TOKENS", default_value_t = gatepass_server::verify::cache::DEFAULT_CAPACITY)]
+    pub verify_cache_tokens: usize,
+    /// Tokens whose full records and answers (whoami, introspection) each
+    /// node caches at most (about 1 KB each).
+    #[arg(long, env = "GATEPASS_ANSWER_CACHE_TOKENS", default_value_t = gatepass_server::verify::answers::DEFAULT_CAPACITY)]
+    pub answer_cache_tokens: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,6 +170,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.trusted_proxies = args.trusted_proxies.clone();
     config.auth_failures_per_minute = args.auth_failures_per_minute;
     config.last_used_flush = std::time::Duration::from_secs(args.last_used_flush_secs);
+    config.token_change_notifications = args.token_change_notifications;
+    config.verify_cache =
+        gatepass_server::verify::CacheSizes { verdicts: args.verify_cache_tokens, answers: args.answer_cache_tokens };
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;

@@ -32,6 +32,12 @@ pub struct ServerConfig {
     /// Proxies in front of gatepass whose own addresses appear in
     /// `X-Forwarded-For` (a chain of proxies); skipped from the right.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether this node listens for other nodes' token changes (PostgreSQL
+    /// NOTIFY) besides reading the change log every 250 ms. Off behind a
+    /// transaction pooler, which cannot LISTEN.
+    pub token_change_notifications: bool,
+    /// How many tokens the verifier's caches keep at most.
+    pub verify_cache: crate::verify::CacheSizes,
     /// Client addresses (and accounts) each rate limiter tracks at most.
     pub rate_limit_tracked_keys: usize,
     /// The URL clients use to reach this server, for CI export blocks.
@@ -56,6 +62,8 @@ impl ServerConfig {
             trust_forwarded_for: false,
             trusted_proxies: Vec::new(),
             rate_limit_tracked_keys: crate::rate_limit::DEFAULT_TRACKED_KEYS,
+            verify_cache: crate::verify::CacheSizes::default(),
+            token_change_notifications: true,
             public_url: None,
             hook_retry_base: std::time::Duration::from_secs(1),
             hook_attempts: 5,

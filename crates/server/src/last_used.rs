@@ -1,8 +1,14 @@
 //! Last-used times, coalesced in memory and written in batches, so that a
 //! verification never writes to the database.
+//!
+//! A token used many times a second is noted once a second: a table of
+//! atomics remembers, per slot, which token was last noted in which second,
+//! so the hot path is one atomic load. Pending times are kept in shards, so
+//! traffic spread over many tokens does not queue on one lock.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
@@ -12,14 +18,52 @@ use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
 
-#[derive(Debug, Default)]
+const SHARDS: usize = 16;
+/// Slots of the once-a-second filter (8 bytes each, 512 KiB in all).
+const NOTED_SLOTS: usize = 1 << 16;
+
 pub struct LastUsed {
-    pending: Mutex<HashMap<TokenId, OffsetDateTime>>,
+    pending: [Mutex<HashMap<TokenId, OffsetDateTime>>; SHARDS],
+    /// Per slot: the second (high 32 bits) in which the token with this
+    /// fingerprint (low 32 bits) was last noted.
+    noted: Box<[AtomicU64]>,
+    hasher: RandomState,
+}
+
+impl Default for LastUsed {
+    fn default() -> Self {
+        Self {
+            pending: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            noted: (0..NOTED_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for LastUsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LastUsed").finish_non_exhaustive()
+    }
 }
 
 impl LastUsed {
+    /// Notes a use of `id` at `at`, unless it was noted in the same second
+    /// already (then this costs one atomic load).
+    pub fn touch_once_a_second(&self, id: TokenId, at: OffsetDateTime) {
+        let hash = self.hasher.hash_one(id);
+        let slot = &self.noted[hash as usize % NOTED_SLOTS];
+        let noted = (at.unix_timestamp() as u64) << 32 | (hash >> 32);
+        // Read before writing: the slot is shared by every core serving the
+        // token, and a write on each use would bounce it between them.
+        if slot.load(Ordering::Relaxed) == noted || slot.swap(noted, Ordering::Relaxed) == noted {
+            return;
+        }
+        self.touch(id, at);
+    }
+
     pub fn touch(&self, id: TokenId, at: OffsetDateTime) {
-        let mut pending = self.pending.lock();
+        let shard = self.hasher.hash_one(id) as usize % SHARDS;
+        let mut pending = self.pending[shard].lock();
         let slot = pending.entry(id).or_insert(at);
         if *slot < at {
             *slot = at;
@@ -29,7 +73,8 @@ impl LastUsed {
     /// Writes everything pending in one batch. On failure the times are put
     /// back, so a database hiccup loses nothing.
     pub async fn flush(&self, store: &dyn Store, metrics: &Metrics) {
-        let batch: Vec<(TokenId, OffsetDateTime)> = self.pending.lock().drain().collect();
+        let batch: Vec<(TokenId, OffsetDateTime)> =
+            self.pending.iter().flat_map(|shard| shard.lock().drain().collect::<Vec<_>>()).collect();
         if batch.is_empty() {
             return;
         }

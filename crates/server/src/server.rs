@@ -20,7 +20,8 @@ use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
 use crate::state::{AppState, Shared};
-use crate::verify::{spawn_change_listener, TokenVerifier};
+use crate::verify::coherence::{self, Follower};
+use crate::verify::{TokenVerifier, Trust};
 
 /// Opens the configured backend, running migrations.
 pub async fn open_store(database: &DatabaseConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -62,6 +63,7 @@ pub struct RunningServer {
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     flusher: tokio::task::JoinHandle<()>,
     hook_sweeper: tokio::task::JoinHandle<()>,
+    change_follower: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -82,13 +84,31 @@ impl RunningServer {
             config.last_used_flush,
             shutdown_rx.clone(),
         );
+        // On a database other nodes share, the caches are trusted only while
+        // this node follows the token change log; subscribe before reading
+        // its head, so no change falls between the two.
+        let change_signals = store.subscribe_token_changes().await?;
+        let trust = if change_signals.is_some() { Trust::until_synced() } else { Trust::always() };
+        let verifier = Arc::new(TokenVerifier::new(
+            config.salt.clone(),
+            store.clone(),
+            last_used.clone(),
+            metrics.clone(),
+            config.verify_cache,
+            trust,
+        ));
+        let change_follower = match change_signals {
+            Some(signals) => {
+                let follower = Follower::start(verifier.clone(), store.clone()).await?;
+                // Without wake-ups (behind a transaction pooler that cannot
+                // LISTEN) the log is still read every 250 ms.
+                let signals = config.token_change_notifications.then_some(signals);
+                Some(coherence::spawn(follower, signals, shutdown_rx.clone()))
+            }
+            None => None,
+        };
         let state = AppState::new(Shared {
-            verifier: Arc::new(TokenVerifier::new(
-                config.salt.clone(),
-                store.clone(),
-                last_used.clone(),
-                metrics.clone(),
-            )),
+            verifier,
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
@@ -107,9 +127,6 @@ impl RunningServer {
             state.config.hook_sweep_interval,
             shutdown_rx.clone(),
         );
-        if let Some(changes) = state.store.subscribe_token_changes().await? {
-            spawn_change_listener(state.verifier.clone(), changes);
-        }
         let listener = tokio::net::TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", state.config.listen))?;
@@ -123,7 +140,7 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, flusher, hook_sweeper })
+        Ok(Self { addr, state, shutdown, serving, flusher, hook_sweeper, change_follower })
     }
 
     pub fn url(&self) -> String {
@@ -136,6 +153,9 @@ impl RunningServer {
         self.serving.await??;
         self.flusher.await?;
         self.hook_sweeper.await?;
+        if let Some(follower) = self.change_follower {
+            follower.await?;
+        }
         Ok(())
     }
 

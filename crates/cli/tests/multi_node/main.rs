@@ -93,6 +93,86 @@ async fn a_token_revoked_on_one_node_is_rejected_by_the_other_within_a_second() 
     assert_eq!(on_b.deploy("web", &deploy("production")).await.unwrap_err().status(), Some(401));
 }
 
+/// Asks `node` with `token` until it stops accepting it; fails past the bound.
+async fn refused_within_the_bound(node: &Node, token: &str, revoked: Instant, refusals: &[u16]) -> u16 {
+    let client = node.client(Some(token));
+    loop {
+        let asked = Instant::now();
+        assert!(
+            asked - revoked <= REVOCATION_BOUND,
+            "{} still accepted the token {REVOCATION_BOUND:?} later",
+            node.name
+        );
+        match client.whoami_token().await {
+            Ok(_) => {}
+            Err(err) if err.status().is_some_and(|status| refusals.contains(&status)) => {
+                return err.status().unwrap_or_default();
+            }
+            Err(err) => panic!("{} answered neither 200 nor one of {refusals:?}: {err}", node.name),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_a_node_that_hears_no_notifications_within_a_second() {
+    let Some(cluster) = Cluster::create().await else { return };
+    let a = cluster.start_node("a", cluster.database_url(), &[]).await;
+    // B never hears a NOTIFY (as behind a transaction pooler): only its
+    // reading of the change log can tell it.
+    let b = cluster.start_node("b", cluster.database_url(), &["--token-change-notifications", "false"]).await;
+    let admin = a.client(Some(&a.login().await));
+    let fixture = org_on(&admin, "free").await;
+    let issued = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "ci")).await.unwrap();
+    let token = issued.token.expose_secret();
+    for _ in 0..3 {
+        b.client(Some(token)).whoami_token().await.expect("B caches the token");
+    }
+    let reads_before = b.store_reads().await;
+
+    admin.revoke_token(&fixture.org.id, &issued.metadata.id).await.unwrap();
+    let revoked = Instant::now();
+    assert_eq!(refused_within_the_bound(&b, token, revoked, &[401]).await, 401);
+    // What B learned came from the log: the token itself was read once more
+    // (its revoked record), not on every request.
+    assert!(b.store_reads().await - reads_before <= 2);
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_the_database_stops_trusting_its_cache_within_a_second() {
+    let Some(cluster) = Cluster::create().await else { return };
+    let direct = reqwest::Url::parse(cluster.database_url()).expect("database URL");
+    let upstream = tokio::net::lookup_host((direct.host_str().unwrap(), direct.port().unwrap_or(5432)))
+        .await
+        .expect("resolve the database host")
+        .next()
+        .expect("an address");
+    let proxy = Proxy::start(upstream).await;
+    let mut via_proxy = direct.clone();
+    via_proxy.set_host(Some(&proxy.addr.ip().to_string())).unwrap();
+    via_proxy.set_port(Some(proxy.addr.port())).unwrap();
+    let a = cluster.start_node("a", cluster.database_url(), &[]).await;
+    let b = cluster.start_node("b", via_proxy.as_str(), &[]).await;
+    let admin = a.client(Some(&a.login().await));
+    let fixture = org_on(&admin, "free").await;
+    let issued = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "ci")).await.unwrap();
+    let token = issued.token.expose_secret();
+    b.client(Some(token)).whoami_token().await.expect("B caches the token");
+
+    // B loses the database (listener and pool alike), so it hears of nothing:
+    // the revocation must still not be accepted by B a second later.
+    proxy.cut();
+    admin.revoke_token(&fixture.org.id, &issued.metadata.id).await.unwrap();
+    let revoked = Instant::now();
+    assert_eq!(refused_within_the_bound(&b, token, revoked, &[401, 503]).await, 503, "B cannot tell, so says so");
+
+    proxy.restore();
+    eventually(Duration::from_secs(15), "B refuses the revoked token with 401", || async {
+        b.client(Some(token)).whoami_token().await.err().and_then(|err| err.status()) == Some(401)
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_plan_limit_holds_when_concurrent_creates_are_spread_over_both_nodes() {
     let Some(cluster) = Cluster::create().await else { return };

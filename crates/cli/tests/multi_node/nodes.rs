@@ -54,7 +54,7 @@ impl Cluster {
 
 /// A `gatepass serve` child process, killed when dropped unless stopped.
 pub struct Node {
-    name: &'static str,
+    pub name: &'static str,
     child: Child,
     pub url: String,
     log: Arc<Mutex<Vec<String>>>,
@@ -116,6 +116,18 @@ impl Node {
             .token
             .expose_secret()
             .to_string()
+    }
+
+    /// How many times verification on this node has read the database
+    /// (from `/metrics`).
+    pub async fn store_reads(&self) -> u64 {
+        let response = self.client(None).raw::<()>(reqwest::Method::GET, "/metrics", None).await.expect("metrics");
+        let text = response.text().await.expect("metrics text");
+        let line = text
+            .lines()
+            .find(|line| line.starts_with("gatepass_token_verification_store_reads_total "))
+            .expect("the store reads counter");
+        line.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("a number")
     }
 
     pub async fn readyz(&self) -> Option<u16> {

@@ -19,7 +19,8 @@ use crate::metrics::AuthFailure;
 use crate::problem::Problem;
 use crate::service::{Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
-use crate::verify::{RejectReason, VerifiedToken, VerifyError};
+use crate::verify::{RejectReason, VerifyError};
+use gatepass_store::TokenRecord;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,23 +104,26 @@ pub async fn introspect(
             limited => Err(limited),
         }
     };
-    let record = match state.verifier.verify(&request.token, now).await {
-        Ok(record) => record,
+    let token = match state.verifier.verify(&request.token, now).await {
+        Ok(token) => token,
         Err(VerifyError::Rejected(reason)) => return inactive(reason),
         Err(err) => return Err(err.into()),
     };
-    if !caller.principal.may_introspect_token_of(record.org_id) {
+    if !caller.principal.may_introspect_token_of(token.org_id) {
         return inactive(RejectReason::Unknown);
     }
-    let body = match record.introspection_body.get() {
+    let Some(answers) = state.verifier.answers(token.id).await? else {
+        return inactive(RejectReason::Unknown);
+    };
+    let body = match answers.introspection.get() {
         Some(body) => body.clone(),
-        None => record.introspection_body.get_or_init(|| active_answer(&record)).clone(),
+        None => answers.introspection.get_or_init(|| active_answer(&answers.record)).clone(),
     };
     Ok(super::json_body(body))
 }
 
 /// The answer for an active token, rendered once per cached record.
-fn active_answer(record: &VerifiedToken) -> Bytes {
+fn active_answer(record: &TokenRecord) -> Bytes {
     let answer = IntrospectResponse {
         active: true,
         token_id: Some(record.id.to_string()),

@@ -1,5 +1,6 @@
 //! `/v1/orgs/{org}/tokens…`, `/v1/projects/{project}/tokens`, `/v1/token`.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -222,11 +223,38 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceRes
             "GET /v1/token describes a deployment token, and this request used a login session".into(),
         ));
     };
-    // Rendered once per cached record: CI polls this endpoint.
-    if let Some(body) = token.whoami_body.get() {
-        return Ok(super::json_body(body.clone()));
-    }
-    let body = serde_json::to_vec(&view(&state, token).await?)
-        .map_err(|err| ServiceError::internal("rendering a token", err))?;
-    Ok(super::json_body(token.whoami_body.get_or_init(|| body.into()).clone()))
+    let answers = state.verifier.answers(token.id).await?.ok_or(ServiceError::Unauthorized)?;
+    let now = state.clock.now();
+    // Rendered once per cached record (CI polls this endpoint), with the
+    // last-used time left out: it is now, the time of this very use.
+    let (before, after) = match answers.whoami.get() {
+        Some(parts) => parts,
+        None => {
+            let rendered = whoami_parts(&state, &answers.record).await?;
+            answers.whoami.get_or_init(|| rendered)
+        }
+    };
+    let used = now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339);
+    let used = used.map_err(|err| ServiceError::internal("formatting a time", err))?;
+    let mut body = Vec::with_capacity(before.len() + used.len() + after.len() + 2);
+    body.extend_from_slice(before);
+    body.push(b'"');
+    body.extend_from_slice(used.as_bytes());
+    body.push(b'"');
+    body.extend_from_slice(after);
+    Ok(super::json_body(body.into()))
+}
+
+/// A token's whoami answer, split where its last-used time goes.
+async fn whoami_parts(state: &AppState, record: &TokenRecord) -> ServiceResult<(Bytes, Bytes)> {
+    // An instant no token is ever used at, to find where the time goes.
+    const MARKER: &str = "\"9999-12-31T23:59:59Z\"";
+    let mut view = view(state, record).await?;
+    view.last_used_at = Some(time::macros::datetime!(9999-12-31 23:59:59 UTC));
+    let json = serde_json::to_vec(&view).map_err(|err| ServiceError::internal("rendering a token", err))?;
+    let at = json
+        .windows(MARKER.len())
+        .position(|window| window == MARKER.as_bytes())
+        .ok_or_else(|| ServiceError::internal("rendering a token", "no last-used time in the answer"))?;
+    Ok((Bytes::copy_from_slice(&json[..at]), Bytes::copy_from_slice(&json[at + MARKER.len()..])))
 }

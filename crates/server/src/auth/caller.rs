@@ -116,16 +116,16 @@ async fn authenticate_token(
     }
 }
 
-fn token_caller(record: std::sync::Arc<VerifiedToken>, client_ip: IpAddr) -> Caller {
+fn token_caller(token: VerifiedToken, client_ip: IpAddr) -> Caller {
     Caller {
         principal: Principal::Token(TokenGrant {
-            token_id: record.id,
-            org_id: record.org_id,
-            reach: record.reach,
-            scopes: record.scopes,
+            token_id: token.id,
+            org_id: token.org_id,
+            reach: token.reach,
+            scopes: token.scopes,
         }),
         client_ip,
-        token: Some(record),
+        token: Some(token),
         user: None,
     }
 }

@@ -77,7 +77,7 @@ pub async fn record(
     target: &str,
     details: serde_json::Value,
 ) {
-    record_as(state, &caller.actor(), caller.client_ip, org, action, target, details).await;
+    record_as(state, &caller.actor(state).await, caller.client_ip, org, action, target, details).await;
 }
 
 /// Records what `actor` did from `client_ip`, for actions taken before there

@@ -2,11 +2,11 @@
 //! events need to name it.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use gatepass_core::access::Principal;
 use gatepass_store::{Actor, User};
 
+use crate::state::AppState;
 use crate::verify::VerifiedToken;
 
 #[derive(Debug, Clone)]
@@ -14,17 +14,21 @@ pub struct Caller {
     pub principal: Principal,
     pub client_ip: IpAddr,
     /// The verified token, when the caller used one.
-    pub token: Option<Arc<VerifiedToken>>,
+    pub token: Option<VerifiedToken>,
     /// The user, when the caller used a login session.
     pub user: Option<User>,
 }
 
 impl Caller {
     /// Who to name in audit events and `created_by`. Built on demand, so the
-    /// verify path allocates nothing for it.
-    pub fn actor(&self) -> Actor {
+    /// verify path does nothing for it; a token's name comes from the
+    /// verifier's answer cache.
+    pub async fn actor(&self, state: &AppState) -> Actor {
         match (&self.token, &self.user) {
-            (Some(token), _) => Actor::token(token.id, &token.name),
+            (Some(token), _) => match state.verifier.answers(token.id).await {
+                Ok(Some(answers)) => Actor::token(token.id, &answers.record.name),
+                _ => Actor { id: token.id.to_string(), label: format!("token {}", token.id) },
+            },
             (None, Some(user)) => Actor::user(user.id, &user.email),
             (None, None) => Actor::system(),
         }

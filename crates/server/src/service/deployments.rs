@@ -87,7 +87,7 @@ pub async fn create(
         description: request.description.trim().to_string(),
         status: DeploymentStatus::Queued,
         hook_status: if project.deploy_hook.is_some() { HookStatus::Pending } else { HookStatus::None },
-        created_by: caller.actor(),
+        created_by: caller.actor(state).await,
         created_at: state.clock.now(),
     };
     state.store.create_deployment(&deployment).await?;

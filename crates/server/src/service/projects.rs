@@ -7,7 +7,7 @@ use gatepass_core::branch_rule::RefPattern;
 use gatepass_core::id::{BranchRuleId, EnvironmentId, ProjectId};
 use gatepass_core::name::{DisplayName, EnvironmentName, Slug};
 use gatepass_core::scope::Scope;
-use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project, TokenChange};
+use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project};
 use serde_json::json;
 
 use super::audit::{self, AuditAction};
@@ -79,7 +79,7 @@ pub async fn rename(state: &AppState, caller: &Caller, project: &mut Project, na
 pub async fn delete(state: &AppState, caller: &Caller, project: &Project) -> ServiceResult<()> {
     caller.principal.authorize(Scope::Delete, project.org_id, Area::Project(project.id))?;
     state.store.delete_project(project.id, state.clock.now()).await?;
-    state.verifier.cache().forget(TokenChange::All);
+    state.verifier.forget_all();
     let details = json!({ "slug": project.slug });
     audit::record(state, caller, Some(project.org_id), AuditAction::ProjectDeleted, project.id.as_str(), details).await;
     Ok(())
@@ -160,7 +160,7 @@ pub async fn delete_environment(
 ) -> ServiceResult<()> {
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
     state.store.delete_environment(environment.id, state.clock.now()).await?;
-    state.verifier.cache().forget(TokenChange::All);
+    state.verifier.forget_all();
     let details = json!({ "project": project.id, "name": environment.name });
     let target = environment.id.as_str();
     audit::record(state, caller, Some(project.org_id), AuditAction::EnvironmentDeleted, target, details).await;

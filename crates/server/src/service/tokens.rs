@@ -8,7 +8,7 @@ use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::{Scope, Scopes};
 use gatepass_core::token::{PlainToken, TokenStatus};
-use gatepass_store::{NewToken, Org, Rotation, TokenChange, TokenFilter, TokenRecord};
+use gatepass_store::{NewToken, Org, Rotation, TokenFilter, TokenRecord};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -74,7 +74,7 @@ pub async fn issue(
         scopes: request.scopes,
         preview: plain.preview(),
         digest: salt.digest(plain.expose_secret()),
-        created_by: caller.actor(),
+        created_by: caller.actor(state).await,
         created_at: state.clock.now(),
         expires_at: request.expires_at,
     };
@@ -142,7 +142,7 @@ pub async fn rotate(
     if !state.store.rotate_token(record.id, &rotation).await? {
         return Err(ServiceError::Conflict(format!("token {} was revoked meanwhile", record.id)));
     }
-    state.verifier.cache().forget(TokenChange::Token(record.id));
+    state.verifier.forget_token(record);
     bump(&state.metrics.tokens_rotated);
     let details = json!({ "grace_seconds": grace.map(|g| g.whole_seconds()), "preview": rotation.preview });
     audit::record(state, caller, Some(record.org_id), AuditAction::TokenRotated, record.id.as_str(), details).await;
@@ -156,7 +156,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, record: &TokenRecord, del
     let now = state.clock.now();
     let was_revoked = record.revoked_at.is_some();
     state.store.revoke_token(record.id, now).await?;
-    state.verifier.cache().forget(TokenChange::Token(record.id));
+    state.verifier.forget_token(record);
     let details = || json!({ "name": record.name, "preview": record.preview });
     if !was_revoked {
         bump(&state.metrics.tokens_revoked);

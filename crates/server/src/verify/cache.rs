@@ -1,55 +1,145 @@
-//! The per-node cache of verified token records, by digest. Entries are
-//! trusted for at most [`MAX_ENTRY_AGE`]; an invalidation drops them at once
-//! and bumps a generation, so a lookup that raced it cannot put a stale
-//! record back.
+//! The per-node cache of verdicts by digest: for each digest seen, either
+//! "no token" or the compact [`CachedToken`] that decides a request and
+//! builds its grant. About 190 bytes a token, the cache's bookkeeping
+//! included (see `benches/verify.rs`), bounded by a capacity with S3-FIFO
+//! eviction.
+//!
+//! Entries do not age. They stay exact because every change to a token
+//! drops the digests it may be cached under: at once on the node that made
+//! the change, and on every other node from the token change log (see
+//! [`super::coherence`]). While a node cannot follow the log (past its
+//! deadline), nothing cached is trusted.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gatepass_core::id::TokenId;
-use gatepass_core::token::TokenDigest;
-use gatepass_store::TokenChange;
-use parking_lot::RwLock;
+use gatepass_core::id::{EnvironmentId, OrgId, ProjectId, TokenId, RANDOM_LEN};
+use gatepass_core::reach::Reach;
+use gatepass_core::scope::Scopes;
+use gatepass_core::token::{TokenDigest, TokenStatus};
+use gatepass_store::{from_millis, to_millis, TokenRecord};
+use time::OffsetDateTime;
 
-use super::VerifiedToken;
+use super::coherent::CoherentCache;
+use super::RejectReason;
 
-/// How long a cached record is trusted: older entries are read again before use.
-pub const MAX_ENTRY_AGE: Duration = Duration::from_millis(500);
-/// From this age on, the first request to use an entry reads its record again
-/// (the others keep using it), so a hot token's entry is renewed before it
-/// expires and its traffic never waits on the database all at once. Close to
-/// [`MAX_ENTRY_AGE`], so a hot token costs about 2.5 reads a second, not 4.
-pub const REFRESH_AFTER: Duration = Duration::from_millis(400);
-/// Past this many entries the cache starts over (a bound on memory, ~300 B each).
-const MAX_ENTRIES: usize = 2_000_000;
+/// Tokens (and unknown digests) kept at most, by default: about 380 MB when full.
+pub const DEFAULT_CAPACITY: usize = 2_000_000;
 
-pub(super) struct Cached {
-    /// `None`: no token has this digest.
-    token: Option<Arc<VerifiedToken>>,
-    fetched: Instant,
-    /// Set by the one request that reads a stale entry's record again.
-    refresh_claimed: AtomicBool,
+/// Stored for an instant that never comes (no expiry, not revoked, no end
+/// to the secret).
+const NEVER: i64 = i64::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Org,
+    Project,
+    Environment,
 }
 
-/// What the cache knows of a digest.
-pub(super) enum Lookup {
-    /// Fresh: use as it is.
-    Fresh(Option<Arc<VerifiedToken>>),
-    /// Still trusted, but this caller was picked to read the record again.
-    Refresh(Option<Arc<VerifiedToken>>),
-    /// Never read, or too old to trust.
-    Missing,
+/// What verification keeps of a token, under one of its digests: ids as
+/// their random parts and instants as milliseconds, so it is small and
+/// `Copy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedToken {
+    token: [u8; RANDOM_LEN],
+    org: [u8; RANDOM_LEN],
+    project: [u8; RANDOM_LEN],
+    environment: [u8; RANDOM_LEN],
+    level: Level,
+    scopes: Scopes,
+    expires_at: i64,
+    revoked_at: i64,
+    /// Until when this digest opens the token: never ending for its current
+    /// secret, the grace period's end for the one a rotation replaced.
+    secret_valid_until: i64,
+}
+
+/// A token verified for a request: what its grant and its answers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub reach: Reach,
+    pub scopes: Scopes,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+fn millis(at: Option<OffsetDateTime>) -> i64 {
+    at.map_or(NEVER, to_millis)
+}
+
+fn instant(millis: i64) -> Option<OffsetDateTime> {
+    (millis != NEVER).then(|| from_millis(millis))
+}
+
+impl CachedToken {
+    /// What `record` says of the secret whose digest is `digest`.
+    pub fn of(record: &TokenRecord, digest: &TokenDigest) -> Self {
+        let secret_valid_until = if record.digest == *digest {
+            NEVER
+        } else if record.previous_digest.as_ref() == Some(digest) {
+            millis(record.previous_valid_until).min(NEVER - 1)
+        } else {
+            i64::MIN
+        };
+        let none = [0u8; RANDOM_LEN];
+        let (level, project, environment) = match record.reach {
+            Reach::Org => (Level::Org, none, none),
+            Reach::Project(project) => (Level::Project, project.random_part(), none),
+            Reach::Environment(project, environment) => {
+                (Level::Environment, project.random_part(), environment.random_part())
+            }
+        };
+        CachedToken {
+            token: record.id.random_part(),
+            org: record.org_id.random_part(),
+            project,
+            environment,
+            level,
+            scopes: record.scopes,
+            expires_at: millis(record.expires_at),
+            revoked_at: millis(record.revoked_at),
+            secret_valid_until,
+        }
+    }
+
+    /// Whether this secret opens the token at `now`, by the core's rules.
+    pub fn decide(&self, now: OffsetDateTime) -> Result<VerifiedToken, RejectReason> {
+        let expires_at = instant(self.expires_at);
+        match TokenStatus::at(instant(self.revoked_at), expires_at, now) {
+            TokenStatus::Revoked => return Err(RejectReason::Revoked),
+            TokenStatus::Expired => return Err(RejectReason::Expired),
+            TokenStatus::Active => {}
+        }
+        if self.secret_valid_until != NEVER && to_millis(now) >= self.secret_valid_until {
+            return Err(RejectReason::Superseded);
+        }
+        let reach = match self.level {
+            Level::Org => Reach::Org,
+            Level::Project => Reach::Project(ProjectId::from_random_part(self.project)),
+            Level::Environment => Reach::Environment(
+                ProjectId::from_random_part(self.project),
+                EnvironmentId::from_random_part(self.environment),
+            ),
+        };
+        Ok(VerifiedToken {
+            id: TokenId::from_random_part(self.token),
+            org_id: OrgId::from_random_part(self.org),
+            reach,
+            scopes: self.scopes,
+            expires_at,
+        })
+    }
 }
 
 /// Digests are HMAC-SHA256 outputs under the server's secret salt: uniformly
 /// spread and impossible for a client to choose, so folding their words
 /// together is already a good hash and SipHash would be wasted work on every
 /// verify.
-#[derive(Default)]
-struct DigestHasher(u64);
+#[derive(Default, Clone)]
+pub struct DigestHasher(u64);
 
 impl Hasher for DigestHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -69,92 +159,104 @@ impl Hasher for DigestHasher {
     }
 }
 
-#[derive(Default)]
-struct Entries {
-    by_digest: HashMap<TokenDigest, Cached, BuildHasherDefault<DigestHasher>>,
-    /// Which digests each token is cached under (current and previous secret).
-    digests_of: HashMap<TokenId, Vec<TokenDigest>>,
+/// Whether what is cached may be trusted now: always on a single node
+/// (which invalidates exactly in-process), and on a shared database only
+/// while the node has followed the change log recently enough.
+pub struct Trust {
+    since: Instant,
+    /// Milliseconds after `since` until which the cache is trusted;
+    /// `u64::MAX` for always.
+    until_ms: AtomicU64,
+}
+
+impl Trust {
+    pub fn always() -> Self {
+        Self { since: Instant::now(), until_ms: AtomicU64::new(u64::MAX) }
+    }
+
+    /// Not yet trusted: a node following a shared change log starts here.
+    pub fn until_synced() -> Self {
+        Self { since: Instant::now(), until_ms: AtomicU64::new(0) }
+    }
+
+    pub fn is_trusted(&self) -> bool {
+        let until = self.until_ms.load(Ordering::Acquire);
+        until == u64::MAX || (self.since.elapsed().as_millis() as u64) < until
+    }
+
+    /// Trusts the cache for `deadline` from now; answers whether it was
+    /// trusted until this renewal (false: the deadline had been missed).
+    pub fn renew(&self, deadline: Duration) -> bool {
+        let now = self.since.elapsed().as_millis() as u64;
+        let previous = self.until_ms.swap(now + deadline.as_millis() as u64, Ordering::AcqRel);
+        now < previous
+    }
+}
+
+/// What the cache says of a digest.
+pub enum Lookup {
+    /// A token, or `None`: no token has this digest.
+    Hit(Option<CachedToken>),
+    Miss,
 }
 
 /// Concurrent misses on one digest wait for a single database read; misses
 /// on different digests rarely share a stripe.
 const LOOKUP_STRIPES: usize = 64;
 
-/// The per-node cache of verified token records.
+/// The per-node cache of verdicts by digest.
 pub struct VerifyCache {
-    entries: RwLock<Entries>,
-    /// Bumped by every invalidation, so that a lookup which started before an
-    /// invalidation cannot put a stale record back afterwards.
-    pub(super) generation: AtomicU64,
+    entries: CoherentCache<TokenDigest, Option<CachedToken>, BuildHasherDefault<DigestHasher>>,
+    pub(super) trust: Trust,
     lookups_in_flight: [tokio::sync::Mutex<()>; LOOKUP_STRIPES],
 }
 
-impl Default for VerifyCache {
-    fn default() -> Self {
+impl VerifyCache {
+    pub fn new(capacity: usize, trust: Trust) -> Self {
         Self {
-            entries: RwLock::default(),
-            generation: AtomicU64::new(0),
+            entries: CoherentCache::new(capacity, BuildHasherDefault::default()),
+            trust,
             lookups_in_flight: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         }
     }
-}
 
-impl VerifyCache {
-    pub(super) fn get(&self, digest: &TokenDigest) -> Lookup {
-        let entries = self.entries.read();
-        let Some(cached) = entries.by_digest.get(digest) else {
-            return Lookup::Missing;
-        };
-        let age = cached.fetched.elapsed();
-        if age < REFRESH_AFTER {
-            Lookup::Fresh(cached.token.clone())
-        } else if age >= MAX_ENTRY_AGE {
-            Lookup::Missing
-        } else if cached.refresh_claimed.swap(true, Ordering::Relaxed) {
-            Lookup::Fresh(cached.token.clone())
-        } else {
-            Lookup::Refresh(cached.token.clone())
+    pub fn get(&self, digest: &TokenDigest) -> Lookup {
+        if !self.trust.is_trusted() {
+            return Lookup::Miss;
+        }
+        match self.entries.get(digest) {
+            Some(cached) => Lookup::Hit(cached),
+            None => Lookup::Miss,
         }
     }
 
-    pub(super) fn insert(&self, digest: TokenDigest, token: Option<Arc<VerifiedToken>>, generation: u64) {
-        let mut entries = self.entries.write();
-        if self.generation.load(Ordering::Acquire) != generation {
-            return;
-        }
-        if entries.by_digest.len() >= MAX_ENTRIES {
-            *entries = Entries::default();
-        }
-        if let Some(token) = &token {
-            let digests = entries.digests_of.entry(token.id).or_default();
-            if !digests.contains(&digest) {
-                digests.push(digest);
-            }
-        }
-        let cached = Cached { token, fetched: Instant::now(), refresh_claimed: AtomicBool::new(false) };
-        entries.by_digest.insert(digest, cached);
+    pub(super) fn generation(&self) -> u64 {
+        self.entries.generation()
     }
 
-    /// Drops what is cached for `change`.
-    pub fn forget(&self, change: TokenChange) {
-        let mut entries = self.entries.write();
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        match change {
-            TokenChange::Token(id) => {
-                for digest in entries.digests_of.remove(&id).unwrap_or_default() {
-                    entries.by_digest.remove(&digest);
-                }
-            }
-            TokenChange::All => *entries = Entries::default(),
+    /// Caches what a read found, unless the cache is not trusted now or
+    /// something changed since the read began.
+    pub(super) fn insert(&self, digest: TokenDigest, cached: Option<CachedToken>, generation: u64) {
+        if self.trust.is_trusted() {
+            self.entries.insert_unless_changed(digest, cached, generation);
         }
+    }
+
+    /// Drops what is cached under these digests.
+    pub fn forget(&self, digests: &[TokenDigest]) {
+        self.entries.forget(digests);
+    }
+
+    pub fn clear(&self) {
+        self.entries.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().by_digest.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.entries.is_empty()
     }
 
     pub(super) fn stripe(&self, digest: &TokenDigest) -> &tokio::sync::Mutex<()> {
@@ -164,21 +266,20 @@ impl VerifyCache {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use gatepass_core::id::OrgId;
-    use gatepass_core::reach::Reach;
-    use gatepass_core::scope::Scopes;
-    use gatepass_store::{Actor, TokenRecord};
-    use time::OffsetDateTime;
+    use gatepass_core::scope::Scope;
+    use gatepass_store::Actor;
+    use time::macros::datetime;
 
-    fn record(digest: TokenDigest) -> Arc<VerifiedToken> {
-        Arc::new(VerifiedToken::new(TokenRecord {
+    use super::*;
+
+    fn record(digest: TokenDigest) -> TokenRecord {
+        TokenRecord {
             id: TokenId::generate(),
             org_id: OrgId::generate(),
             name: "t".into(),
-            reach: Reach::Org,
-            scopes: Scopes::all(),
-            preview: "gpo_x…y".into(),
+            reach: Reach::Environment(ProjectId::generate(), EnvironmentId::generate()),
+            scopes: Scopes::only(Scope::Deploy),
+            preview: "gpd_x…y".into(),
             digest,
             previous_digest: None,
             previous_valid_until: None,
@@ -188,67 +289,71 @@ mod tests {
             last_used_at: None,
             expires_at: None,
             revoked_at: None,
-        }))
-    }
-
-    fn is_cached(lookup: Lookup) -> bool {
-        !matches!(lookup, Lookup::Missing)
-    }
-
-    /// Makes the entry for `digest` look `age` old.
-    fn age_entry(cache: &VerifyCache, digest: &TokenDigest, age: Duration) {
-        let mut entries = cache.entries.write();
-        let cached = entries.by_digest.get_mut(digest).unwrap();
-        cached.fetched = Instant::now() - age;
+        }
     }
 
     #[test]
-    fn forgetting_a_token_drops_every_digest_it_is_cached_under() {
-        let cache = VerifyCache::default();
+    fn a_cached_token_builds_the_same_grant_as_its_record() {
+        let now = datetime!(2026-11-30 12:00 UTC);
+        let digest = TokenDigest::from_bytes([1; 32]);
+        let mut record = record(digest);
+        record.expires_at = Some(now + time::Duration::DAY);
+        let verified = CachedToken::of(&record, &digest).decide(now).unwrap();
+        assert_eq!(
+            verified,
+            VerifiedToken {
+                id: record.id,
+                org_id: record.org_id,
+                reach: record.reach,
+                scopes: record.scopes,
+                expires_at: record.expires_at
+            }
+        );
+    }
+
+    #[test]
+    fn cached_tokens_follow_the_cores_status_and_grace_rules() {
+        let now = datetime!(2026-11-30 12:00 UTC);
         let (current, previous) = (TokenDigest::from_bytes([1; 32]), TokenDigest::from_bytes([2; 32]));
-        let token = record(current);
-        cache.insert(current, Some(token.clone()), 0);
-        cache.insert(previous, Some(token.clone()), 0);
-        let other = record(TokenDigest::from_bytes([3; 32]));
-        cache.insert(other.digest, Some(other.clone()), 0);
-        let unknown = TokenDigest::from_bytes([4; 32]);
-        cache.insert(unknown, None, 0);
-        assert!(matches!(cache.get(&unknown), Lookup::Fresh(None)), "an unknown digest is remembered as such");
-        cache.forget(TokenChange::Token(token.id));
-        assert!(!is_cached(cache.get(&current)) && !is_cached(cache.get(&previous)));
-        assert!(is_cached(cache.get(&other.digest)));
-        cache.forget(TokenChange::All);
-        assert!(cache.is_empty());
+        let mut rotated = record(current);
+        rotated.previous_digest = Some(previous);
+        rotated.previous_valid_until = Some(now + time::Duration::HOUR);
+        assert!(CachedToken::of(&rotated, &current).decide(now + time::Duration::DAY).is_ok());
+        assert!(CachedToken::of(&rotated, &previous).decide(now).is_ok());
+        assert_eq!(
+            CachedToken::of(&rotated, &previous).decide(now + time::Duration::HOUR),
+            Err(RejectReason::Superseded)
+        );
+        let mut revoked = record(current);
+        revoked.revoked_at = Some(now);
+        revoked.expires_at = Some(now - time::Duration::DAY);
+        assert_eq!(CachedToken::of(&revoked, &current).decide(now), Err(RejectReason::Revoked));
+        let mut expired = record(current);
+        expired.expires_at = Some(now);
+        assert_eq!(CachedToken::of(&expired, &current).decide(now), Err(RejectReason::Expired));
     }
 
     #[test]
-    fn a_lookup_that_raced_an_invalidation_does_not_repopulate_the_cache() {
-        let cache = VerifyCache::default();
-        let digest = TokenDigest::from_bytes([1; 32]);
-        let started_at = cache.generation.load(Ordering::Acquire);
-        // The token is revoked while the database read is in flight…
-        cache.forget(TokenChange::All);
-        // …so the (now stale) record it returns must not be cached.
-        cache.insert(digest, Some(record(digest)), started_at);
-        assert!(!is_cached(cache.get(&digest)));
+    fn a_cached_token_is_small() {
+        assert!(std::mem::size_of::<Option<CachedToken>>() <= 112, "{}", std::mem::size_of::<Option<CachedToken>>());
     }
 
     #[test]
-    fn an_ageing_entry_is_renewed_by_one_caller_and_an_old_one_is_not_trusted() {
-        let cache = VerifyCache::default();
+    fn nothing_is_trusted_past_the_deadline_until_the_log_is_followed_again() {
+        let cache = VerifyCache::new(10, Trust::until_synced());
         let digest = TokenDigest::from_bytes([1; 32]);
-        cache.insert(digest, Some(record(digest)), 0);
-        assert!(matches!(cache.get(&digest), Lookup::Fresh(Some(_))));
-        age_entry(&cache, &digest, REFRESH_AFTER);
-        assert!(matches!(cache.get(&digest), Lookup::Refresh(Some(_))), "the first caller renews it");
-        assert!(matches!(cache.get(&digest), Lookup::Fresh(Some(_))), "the others keep using it meanwhile");
-        age_entry(&cache, &digest, MAX_ENTRY_AGE);
-        assert!(matches!(cache.get(&digest), Lookup::Missing));
+        cache.insert(digest, None, cache.generation());
+        assert!(matches!(cache.get(&digest), Lookup::Miss), "not trusted before the first sync");
+        assert!(!cache.trust.renew(Duration::from_secs(60)), "the first renewal finds it untrusted");
+        cache.insert(digest, None, cache.generation());
+        assert!(matches!(cache.get(&digest), Lookup::Hit(None)));
+        assert!(cache.trust.renew(Duration::ZERO));
+        assert!(matches!(cache.get(&digest), Lookup::Miss), "a missed deadline");
     }
 
     #[test]
     fn digest_hashing_spreads_digests_that_share_a_prefix() {
-        use std::hash::{BuildHasher, BuildHasherDefault};
+        use std::hash::BuildHasher;
         let hasher = BuildHasherDefault::<DigestHasher>::default();
         let mut a = [7u8; 32];
         let mut b = a;

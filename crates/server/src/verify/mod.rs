@@ -2,34 +2,35 @@
 //! grace. The scope check happens in `gatepass_core::access`, once the caller
 //! knows what the request wants to do.
 //!
-//! Verified records are cached per node by digest, so a hot token costs no
-//! database round trip. Correctness under revocation:
-//! - this node forgets a token as soon as it rotates, revokes or deletes it;
-//! - other nodes hear of it through the store's change feed (PostgreSQL
-//!   LISTEN/NOTIFY) and forget it too;
-//! - and no entry is trusted for longer than [`MAX_ENTRY_AGE`], which bounds
-//!   staleness even when a notification is lost.
+//! - [`cache`]: verdicts by digest, compact and bounded, never aged out;
+//! - [`answers`]: full records and rendered answers of tokens in use;
+//! - [`coherence`]: following the token change log on a shared database, so
+//!   both stay exact;
+//! - [`verifier`]: the path itself.
 //!
-//! A hot entry is renewed by one request once it is [`REFRESH_AFTER`] old,
-//! and concurrent misses on one digest share a single database read, so a
-//! token's traffic never stampedes the database.
+//! Correctness under revocation: the node that revokes, rotates or deletes a
+//! token drops it at once; every other node drops it when it reads the
+//! change log (woken by NOTIFY, and at least every 250 ms), and stops
+//! trusting its cache altogether if it cannot read the log for 750 ms. So a
+//! revocation is refused on the next request on its node and within about
+//! 250 ms (never more than 1 s) on every other, even when a NOTIFY is lost.
 //!
-//! Digests that match no token are remembered for the same time, so a
-//! well-formed but unknown token is rejected without a database read. That is
-//! safe: a token's digest cannot be presented before the token exists, short
-//! of guessing 178 random bits, so no new token is ever hidden by it.
-//!
-//! An entry also keeps the JSON answers rendered from its record (whoami,
-//! introspection), so a hot token's answer is serialized once per entry.
+//! Digests that match no token are cached too, so a well-formed but unknown
+//! token is rejected without a database read. That is safe: a token's digest
+//! cannot be presented before the token exists, short of guessing 178
+//! random bits, and every digest a change introduces is named in the log.
 
-mod cache;
+pub mod answers;
+pub mod cache;
+pub mod coherence;
+mod coherent;
 mod verifier;
 
 use gatepass_core::token::SaltError;
 use gatepass_store::StoreError;
 
-pub use cache::{VerifyCache, MAX_ENTRY_AGE, REFRESH_AFTER};
-pub use verifier::{spawn_change_listener, CachedVerdict, TokenVerifier, VerifiedToken};
+pub use cache::{Trust, VerifiedToken, VerifyCache};
+pub use verifier::{CacheSizes, CachedVerdict, TokenVerifier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {

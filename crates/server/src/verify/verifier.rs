@@ -1,68 +1,40 @@
 //! The verifier: parse → checksum → digest → cache or lookup → status and
-//! grace, recording each use in memory.
+//! grace, noting each use in memory.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::hash::RandomState;
+use std::sync::Arc;
 
-use gatepass_core::token::{self, SaltError, TokenDigest, TokenSalt, TokenStatus};
-use gatepass_store::{Store, StoreError, TokenChanges, TokenRecord};
+use gatepass_core::id::TokenId;
+use gatepass_core::token::{self, SaltError, TokenDigest, TokenSalt};
+use gatepass_store::{Store, StoreError, TokenChangeRecord, TokenRecord};
 use time::OffsetDateTime;
 
-use super::cache::{Lookup, VerifyCache};
+use super::answers::{AnswerCache, TokenAnswers};
+use super::cache::{CachedToken, Lookup, Trust, VerifiedToken, VerifyCache};
 use super::{RejectReason, VerifyError};
+use crate::last_used::LastUsed;
+use crate::metrics::{bump, Metrics};
 
 /// What the cache alone says of a presented token.
 pub enum CachedVerdict {
-    Valid(Arc<VerifiedToken>),
+    Valid(VerifiedToken),
     Rejected(RejectReason),
     /// Not cached: only a database read can tell.
     Unknown,
 }
-use crate::last_used::LastUsed;
-use crate::metrics::{bump, Metrics};
 
-/// A verified token record, with the answers rendered from it.
-pub struct VerifiedToken {
-    record: TokenRecord,
-    /// `GET /v1/token`'s body for this record.
-    pub whoami_body: OnceLock<axum::body::Bytes>,
-    /// `POST /v1/introspect`'s body for this record.
-    pub introspection_body: OnceLock<axum::body::Bytes>,
-    /// The Unix second of the last use passed on to [`LastUsed`]: a token
-    /// used many times a second takes that lock once a second.
-    last_noted_second: AtomicI64,
+/// How many tokens the verifier's caches keep at most.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSizes {
+    /// Verdicts by digest (tokens and unknown digests).
+    pub verdicts: usize,
+    /// Full records with their rendered answers, by token id.
+    pub answers: usize,
 }
 
-impl VerifiedToken {
-    pub fn new(record: TokenRecord) -> Self {
-        Self {
-            record,
-            whoami_body: OnceLock::new(),
-            introspection_body: OnceLock::new(),
-            last_noted_second: AtomicI64::new(i64::MIN),
-        }
-    }
-
-    /// Whether this use starts a new second (and so must be recorded). Reads
-    /// before it writes: the entry is shared by every core serving the
-    /// token, and a write on each use would bounce it between them.
-    fn first_use_this_second(&self, now: OffsetDateTime) -> bool {
-        let second = now.unix_timestamp();
-        self.last_noted_second.load(Ordering::Relaxed) != second
-            && self.last_noted_second.swap(second, Ordering::Relaxed) != second
-    }
-}
-
-impl std::ops::Deref for VerifiedToken {
-    type Target = TokenRecord;
-    fn deref(&self) -> &TokenRecord {
-        &self.record
-    }
-}
-
-impl std::fmt::Debug for VerifiedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.record.fmt(f)
+impl Default for CacheSizes {
+    fn default() -> Self {
+        Self { verdicts: super::cache::DEFAULT_CAPACITY, answers: super::answers::DEFAULT_CAPACITY }
     }
 }
 
@@ -72,16 +44,28 @@ pub struct TokenVerifier {
     last_used: Arc<LastUsed>,
     metrics: Arc<Metrics>,
     cache: VerifyCache,
+    answers: AnswerCache,
 }
 
 impl TokenVerifier {
+    /// A verifier whose caches are trusted as `trust` says: always on a
+    /// single node, while following the change log on a shared database.
     pub fn new(
         salt: Result<TokenSalt, SaltError>,
         store: Arc<dyn Store>,
         last_used: Arc<LastUsed>,
         metrics: Arc<Metrics>,
+        sizes: CacheSizes,
+        trust: Trust,
     ) -> Self {
-        Self { salt, store, last_used, metrics, cache: VerifyCache::default() }
+        Self {
+            salt,
+            store,
+            last_used,
+            metrics,
+            cache: VerifyCache::new(sizes.verdicts, trust),
+            answers: AnswerCache::new(sizes.answers, RandomState::new()),
+        }
     }
 
     pub fn salt(&self) -> Result<&TokenSalt, SaltError> {
@@ -92,15 +76,14 @@ impl TokenVerifier {
         &self.cache
     }
 
-    /// Checks a presented token; on success records the use (in memory).
-    pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<Arc<VerifiedToken>, VerifyError> {
+    /// Checks a presented token; on success notes the use (in memory).
+    pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<VerifiedToken, VerifyError> {
         let digest = self.digest(presented)?;
         let cached = match self.cache.get(&digest) {
-            Lookup::Fresh(cached) => cached,
-            Lookup::Refresh(cached) => self.renew(digest, cached).await,
-            Lookup::Missing => self.read_store_once(digest).await?,
+            Lookup::Hit(cached) => cached,
+            Lookup::Miss => self.read_store_once(digest).await?,
         };
-        self.decide(cached, &digest, now).map_err(VerifyError::Rejected)
+        self.decide(cached, now).map_err(VerifyError::Rejected)
     }
 
     /// Decides a presented token from the cache alone, without reading the
@@ -111,12 +94,11 @@ impl TokenVerifier {
             Err(VerifyError::Rejected(reason)) => return Ok(CachedVerdict::Rejected(reason)),
             Err(err) => return Err(err),
         };
-        let cached = match self.cache.get(&digest) {
-            Lookup::Fresh(cached) | Lookup::Refresh(cached) => cached,
-            Lookup::Missing => return Ok(CachedVerdict::Unknown),
+        let Lookup::Hit(cached) = self.cache.get(&digest) else {
+            return Ok(CachedVerdict::Unknown);
         };
-        Ok(match self.decide(cached, &digest, now) {
-            Ok(record) => CachedVerdict::Valid(record),
+        Ok(match self.decide(cached, now) {
+            Ok(verified) => CachedVerdict::Valid(verified),
             Err(reason) => CachedVerdict::Rejected(reason),
         })
     }
@@ -129,66 +111,70 @@ impl TokenVerifier {
         Ok(salt.digest(parsed.as_str()))
     }
 
-    /// Whether the record found for `digest` accepts it now; records the use.
-    fn decide(
-        &self,
-        found: Option<Arc<VerifiedToken>>,
-        digest: &TokenDigest,
-        now: OffsetDateTime,
-    ) -> Result<Arc<VerifiedToken>, RejectReason> {
-        let record = found.ok_or(RejectReason::Unknown)?;
-        let status = TokenStatus::at(record.revoked_at, record.expires_at, now);
-        if !record.secrets().accept(status, digest, now) {
-            return Err(match status {
-                TokenStatus::Revoked => RejectReason::Revoked,
-                TokenStatus::Expired => RejectReason::Expired,
-                TokenStatus::Active => RejectReason::Superseded,
-            });
-        }
-        if record.first_use_this_second(now) {
-            self.last_used.touch(record.id, now);
-        }
-        Ok(record)
+    fn decide(&self, cached: Option<CachedToken>, now: OffsetDateTime) -> Result<VerifiedToken, RejectReason> {
+        let verified = cached.ok_or(RejectReason::Unknown)?.decide(now)?;
+        self.last_used.touch_once_a_second(verified.id, now);
+        Ok(verified)
     }
 
     /// Reads the digest's record unless a concurrent miss on the same digest
     /// has just done so.
-    async fn read_store_once(&self, digest: TokenDigest) -> Result<Option<Arc<VerifiedToken>>, StoreError> {
+    async fn read_store_once(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
         let _one_at_a_time = self.cache.stripe(&digest).lock().await;
         match self.cache.get(&digest) {
-            Lookup::Fresh(cached) => Ok(cached),
-            Lookup::Refresh(cached) => Ok(self.renew(digest, cached).await),
-            Lookup::Missing => self.read_store(digest).await,
+            Lookup::Hit(cached) => Ok(cached),
+            Lookup::Miss => self.read_store(digest).await,
         }
     }
 
-    /// Reads an ageing entry's record again. The entry is still within its
-    /// trust bound, so a failed read leaves it in use rather than failing
-    /// the request.
-    async fn renew(&self, digest: TokenDigest, cached: Option<Arc<VerifiedToken>>) -> Option<Arc<VerifiedToken>> {
-        self.read_store(digest).await.unwrap_or(cached)
-    }
-
-    async fn read_store(&self, digest: TokenDigest) -> Result<Option<Arc<VerifiedToken>>, StoreError> {
-        let generation = self.cache.generation.load(Ordering::Acquire);
+    async fn read_store(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
+        let generation = self.cache.generation();
         bump(&self.metrics.verify_store_reads);
-        let found = self.store.find_token_by_digest(&digest).await?.map(|r| Arc::new(VerifiedToken::new(r)));
-        self.cache.insert(digest, found.clone(), generation);
-        Ok(found)
+        let cached = self.store.find_token_by_digest(&digest).await?.map(|record| CachedToken::of(&record, &digest));
+        self.cache.insert(digest, cached, generation);
+        Ok(cached)
     }
-}
 
-/// Applies the changes other nodes announce to `verifier`'s cache, until the feed ends.
-pub fn spawn_change_listener(verifier: Arc<TokenVerifier>, mut changes: TokenChanges) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Some(change) = changes.recv().await {
-            verifier.cache().forget(change);
+    /// A token's full record with its rendered answers, from the answer
+    /// cache or, on a miss, the database.
+    pub async fn answers(&self, id: TokenId) -> Result<Option<Arc<TokenAnswers>>, StoreError> {
+        if let Some(answers) = self.answers.get(&id) {
+            return Ok(Some(answers));
         }
-    })
+        let generation = self.answers.generation();
+        let Some(record) = self.store.find_token(id).await? else {
+            return Ok(None);
+        };
+        let answers = Arc::new(TokenAnswers::new(record));
+        self.answers.insert_unless_changed(id, answers.clone(), generation);
+        Ok(Some(answers))
+    }
+
+    /// Drops everything cached of `record` (as it was before a change this
+    /// node just made).
+    pub fn forget_token(&self, record: &TokenRecord) {
+        let digests: Vec<TokenDigest> = std::iter::once(record.digest).chain(record.previous_digest).collect();
+        self.cache.forget(&digests);
+        self.answers.forget(&[record.id]);
+    }
+
+    /// Drops what is cached for a change the token change log records.
+    pub fn apply(&self, change: &TokenChangeRecord) {
+        self.cache.forget(&change.digests);
+        self.answers.forget(&[change.token_id]);
+    }
+
+    /// Drops everything cached (many tokens changed, or changes may have been missed).
+    pub fn forget_all(&self) {
+        self.cache.clear();
+        self.answers.clear();
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use gatepass_core::token::{PlainToken, TokenKind};
     use gatepass_store_sqlite::SqliteStore;
 
@@ -199,7 +185,9 @@ mod tests {
         let store = Arc::new(SqliteStore::open_in_dir(dir.path()).await.unwrap());
         let metrics = Arc::new(Metrics::default());
         let salt = TokenSalt::new(b"verify-unit-test-salt-verify-unit-test").unwrap();
-        let verifier = TokenVerifier::new(Ok(salt), store, Arc::new(LastUsed::default()), metrics.clone());
+        let last_used = Arc::new(LastUsed::default());
+        let verifier =
+            TokenVerifier::new(Ok(salt), store, last_used, metrics.clone(), CacheSizes::default(), Trust::always());
         (verifier, metrics, dir)
     }
 
