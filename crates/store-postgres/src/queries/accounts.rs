@@ -8,6 +8,7 @@ use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
 
+use super::projects::notify_all_tokens_changed;
 use super::ORG_COLUMNS;
 use crate::{backend, map_err, PgStore};
 
@@ -80,6 +81,22 @@ impl OrgStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_org(&self, id: OrgId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Revoked before they go, so no reader ever sees one of them active
+        // without its org; the cascade from `orgs` then removes the rows.
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE org_id = $2 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM orgs WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(backend)?;
+        notify_all_tokens_changed(&mut tx).await?;
+        tx.commit().await.map_err(backend).map(|()| done.rows_affected() == 1)
     }
 }
 

@@ -79,7 +79,7 @@ impl ProjectStore for PgStore {
 
 /// Many tokens were revoked at once: rather than one notification each, one
 /// that tells every node to drop all it cached, delivered at commit.
-async fn notify_all_tokens_changed(tx: &mut sqlx::PgConnection) -> StoreResult<()> {
+pub(super) async fn notify_all_tokens_changed(tx: &mut sqlx::PgConnection) -> StoreResult<()> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(TOKEN_CHANGES_CHANNEL)
         .bind(ALL_TOKENS)
