@@ -350,8 +350,7 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
         PageScope::Org => Area::Org,
         PageScope::Project(project) => Area::Project(project.id),
     };
-    // On the org page, project admins of no sort exist for users: an org
-    // admin manages every level, a member none.
+    // Owners and admins manage every token of the org; members none.
     let can_manage = console.web.may_admin(console.org.id, area);
     let labels = Labels::of(&console);
     let (form, generate_open, form_error, confirm_delete, confirm_rotate, result) = match overlay {
