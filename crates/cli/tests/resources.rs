@@ -75,6 +75,39 @@ async fn orgs_projects_envs_and_branch_rules_round_trip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orgs_are_created_for_an_owner_and_deleted_only_with_yes() {
+    let world = World::start().await;
+    world.user("lead@beta.example").await;
+    let cli = world.logged_in_cli().await;
+    let out = cli.run(&["orgs", "create", "Beta", "--owner", "lead@beta.example", "--plan", "pro"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("Created organization beta") && out.stdout.contains("owner    lead@beta.example"),
+        "{out:?}"
+    );
+    let unknown = cli.run(&["orgs", "create", "Gamma", "--owner", "nobody@example.com"]).await;
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert!(unknown.stderr.contains("no user has the email nobody@example.com"), "{unknown:?}");
+
+    let token = plaintext_from(&cli.run(&["tokens", "create", "org", "-n", "Ops", "--org", "acme"]).await.stdout);
+    let refused = cli.run(&["orgs", "delete", "acme"]).await;
+    assert_eq!(refused.code, 2, "no terminal and no --yes: {refused:?}");
+    assert!(refused.stderr.contains("pass --yes"), "{refused:?}");
+    let ci = world.cli().env("GATEPASS_URL", &world.url).env("GATEPASS_TOKEN", &token);
+    assert_eq!(ci.run(&["whoami"]).await.code, 0, "the token works until the org goes");
+
+    let out = cli.run(&["orgs", "delete", "acme", "--yes"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Deleted organization acme"), "{out:?}");
+    assert_eq!(ci.run(&["whoami"]).await.code, 3, "every token of the org stopped");
+    assert_eq!(cli.run(&["orgs", "show", "acme"]).await.code, 4);
+    assert_eq!(cli.run(&["orgs", "delete", "acme", "--yes"]).await.code, 4);
+    // Owners only: the admin owns beta no more than anyone else.
+    let forbidden = cli.run(&["orgs", "delete", "beta", "--yes"]).await;
+    assert_eq!(forbidden.code, 3, "{forbidden:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_hooks_are_set_and_removed_and_deployments_archived() {
     let world = World::start().await;
     let cli = world.logged_in_cli().await;

@@ -153,6 +153,17 @@ impl Client {
         self.post("/v1/orgs", &serde_json::json!({ "name": name, "slug": slug, "plan": plan })).await
     }
 
+    /// Creates an org owned by the existing user `owner` (instance admins).
+    pub async fn create_org_for(&self, owner: &str, name: &str, slug: &str, plan: &str) -> ClientResult<Org> {
+        let body = serde_json::json!({ "name": name, "slug": slug, "plan": plan, "owner": owner });
+        self.post("/v1/orgs", &body).await
+    }
+
+    /// Deletes an org with everything in it; every token of it stops working.
+    pub async fn delete_org(&self, org: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/orgs/{}", seg(org))).await
+    }
+
     pub async fn list_orgs(&self) -> ClientResult<Vec<Org>> {
         self.get("/v1/orgs").await
     }

@@ -64,6 +64,8 @@ pub enum Denied {
     NotOwner,
     #[error("introspection needs an org admin credential")]
     NotAnOrgAdmin,
+    #[error("only an owner of the organization may do this")]
+    OwnersOnly,
 }
 
 impl Principal {
@@ -125,6 +127,48 @@ impl Principal {
         }
     }
 
+    /// Requires `scope` somewhere in `org` for reading it as a whole
+    /// (members, tokens, the audit log), as [`Principal::authorize_listing`];
+    /// instance admins, who run every org, read any org without being a
+    /// member. Reading only: acting still goes through [`Principal::authorize`].
+    pub fn authorize_reading(&self, scope: Scope, org: OrgId) -> Result<(), Denied> {
+        if self.is_instance_admin() {
+            return Ok(());
+        }
+        self.authorize_listing(scope, org)
+    }
+
+    /// Whether a listing read under [`Principal::authorize_reading`] shows
+    /// this principal an object of `org` in `project` (and `environment`): as
+    /// [`Principal::sees`], and instance admins see every org's objects.
+    pub fn sees_listed(&self, org: OrgId, project: Option<ProjectId>, environment: Option<EnvironmentId>) -> bool {
+        self.is_instance_admin() || self.sees(org, project, environment)
+    }
+
+    /// Whether the principal may read the audit log of `org`: an org-wide
+    /// `admin` credential, or an instance admin.
+    pub fn may_read_audit_log(&self, org: OrgId) -> Result<(), Denied> {
+        if self.is_instance_admin() {
+            return Ok(());
+        }
+        self.authorize(Scope::Admin, org, Area::Org)
+    }
+
+    /// Whether the principal may delete `org` with everything in it: its
+    /// owners only, never a token and never an instance admin who is not an
+    /// owner.
+    pub fn may_delete_org(&self, org: OrgId) -> Result<(), Denied> {
+        match self {
+            Principal::Token(_) => self.authorize(Scope::Admin, org, Area::Org).and(Err(Denied::OwnersOnly)),
+            Principal::User(_) => match self.role_in(org) {
+                Some(Role::Owner) => Ok(()),
+                Some(_) => Err(Denied::OwnersOnly),
+                None if self.is_instance_admin() => Err(Denied::OwnersOnly),
+                None => Err(Denied::OutOfReach),
+            },
+        }
+    }
+
     /// Requires an instance admin (creating orgs and users, changing plans).
     pub fn require_instance_admin(&self) -> Result<(), Denied> {
         if self.is_instance_admin() {
@@ -169,7 +213,7 @@ impl Principal {
     /// Whether the principal sees `project` of `org` in a project listing:
     /// as [`Principal::sees`], and instance admins see every org's projects.
     pub fn sees_project(&self, org: OrgId, project: ProjectId) -> bool {
-        self.is_instance_admin() || self.sees(org, Some(project), None)
+        self.sees_listed(org, Some(project), None)
     }
 
     /// The one scope check: may this principal do `scope` in `area` of `org`?
@@ -341,6 +385,50 @@ mod tests {
         assert!(reader.authorize_listing(Scope::Read, org).is_ok());
         assert_eq!(reader.authorize_listing(Scope::Admin, org), Err(Denied::MissingScope(Scope::Admin)));
         assert_eq!(reader.authorize_listing(Scope::Read, OrgId::generate()), Err(Denied::OutOfReach));
+    }
+
+    fn instance_admin(memberships: Vec<(OrgId, Role)>) -> Principal {
+        Principal::User(UserGrant { user_id: UserId::generate(), instance_admin: true, memberships })
+    }
+
+    #[test]
+    fn instance_admins_read_every_org_but_manage_none_they_do_not_belong_to() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let admin = instance_admin(Vec::new());
+        assert!(admin.authorize_reading(Scope::Admin, org).is_ok());
+        assert!(admin.sees_listed(org, Some(project), None));
+        assert_eq!(admin.authorize(Scope::Read, org, Area::Org), Err(Denied::OutOfReach));
+        assert_eq!(admin.may_issue(org, Reach::Org, Scopes::only(Scope::Deploy)), Err(Denied::OutOfReach));
+        assert_eq!(admin.may_manage_members(org, &[Role::Member]), Err(Denied::OutOfReach));
+        assert_eq!(admin.may_delete_org(org), Err(Denied::OwnersOnly));
+        assert!(admin.may_read_audit_log(org).is_ok());
+        assert!(user(org, Role::Admin).may_read_audit_log(org).is_ok());
+        assert_eq!(user(org, Role::Member).may_read_audit_log(org), Err(Denied::MissingScope(Scope::Admin)));
+        let project_admin = token(org, Reach::Project(project), "admin");
+        assert_eq!(project_admin.may_read_audit_log(org), Err(Denied::OutOfReach), "the log spans every project");
+
+        let member = user(org, Role::Member);
+        assert!(member.authorize_reading(Scope::Read, org).is_ok());
+        assert_eq!(member.authorize_reading(Scope::Admin, org), Err(Denied::MissingScope(Scope::Admin)));
+        assert_eq!(member.authorize_reading(Scope::Read, OrgId::generate()), Err(Denied::OutOfReach));
+        assert!(!member.sees_listed(OrgId::generate(), Some(project), None));
+    }
+
+    #[test]
+    fn only_owners_delete_an_org() {
+        let org = OrgId::generate();
+        assert!(user(org, Role::Owner).may_delete_org(org).is_ok());
+        assert_eq!(user(org, Role::Admin).may_delete_org(org), Err(Denied::OwnersOnly));
+        assert_eq!(user(org, Role::Member).may_delete_org(org), Err(Denied::OwnersOnly));
+        assert_eq!(user(org, Role::Owner).may_delete_org(OrgId::generate()), Err(Denied::OutOfReach));
+        assert!(instance_admin(vec![(org, Role::Owner)]).may_delete_org(org).is_ok());
+        assert_eq!(token(org, Reach::Org, "admin").may_delete_org(org), Err(Denied::OwnersOnly));
+        assert_eq!(
+            token(org, Reach::Project(ProjectId::generate()), "admin").may_delete_org(org),
+            Err(Denied::OutOfReach)
+        );
+        assert_eq!(token(OrgId::generate(), Reach::Org, "admin").may_delete_org(org), Err(Denied::OutOfReach));
     }
 
     #[test]

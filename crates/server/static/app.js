@@ -57,8 +57,10 @@
       if (!dialog || typeof dialog.showModal !== "function") return;
       event.preventDefault();
       dialog.querySelector("form").setAttribute("action", confirm.getAttribute("data-action"));
-      dialog.querySelector("[data-confirm-name]").textContent = confirm.getAttribute("data-name");
-      dialog.querySelector("[data-confirm-preview]").textContent = confirm.getAttribute("data-preview");
+      // Each [data-fill=x] of the dialog shows the opener's data-x.
+      dialog.querySelectorAll("[data-fill]").forEach(function (slot) {
+        slot.textContent = confirm.getAttribute("data-" + slot.getAttribute("data-fill")) || "";
+      });
       modal(dialog);
       dialog.querySelector("button[type=submit]").focus();
       return;
@@ -103,8 +105,8 @@
         }
       });
     });
-    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-      select.addEventListener("change", function () { select.form.submit(); });
+    document.querySelectorAll("select[data-autosubmit], input[data-autosubmit]").forEach(function (control) {
+      control.addEventListener("change", function () { control.form.submit(); });
     });
   });
 })();

@@ -7,36 +7,18 @@
 mod browser_support;
 mod dashboard_support;
 
-use std::time::Duration;
-
-use anyhow::{ensure, Context};
+use anyhow::ensure;
 use browser_support::{
-    click_button, click_link, driver_or_skip, field, find, in_browser, log_in_and_open_tokens, open_tokens, row_xpath,
-    save_screenshot, xpath_literal,
+    click_button, click_link, close_result, copy_and_paste, driver_or_skip, field, find, in_browser,
+    log_in_and_open_tokens, masked, open_tokens, page_overflow, row_xpath, save_screenshot, set_viewport, shown_token,
+    xpath_literal,
 };
 use dashboard_support::App;
-use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use gatepass_client::CreateToken;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-
-const OPEN_DIALOG: &str = "//dialog[@open]";
-
-/// Clicks Close on the result dialog and waits until the page behind it has
-/// replaced the result page (the table is on both, so finding a row too early
-/// would hold an element of the old page).
-async fn close_result(client: &Client) -> anyhow::Result<()> {
-    click_button(client, OPEN_DIALOG, "Close").await?;
-    for _ in 0..100 {
-        if client.find_all(Locator::Css("dialog[open]")).await?.is_empty() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the result dialog did not close")
-}
 
 /// 4. Generate deployment token, filled in like a person would.
 async fn generate(client: &Client, name: &str) -> anyhow::Result<()> {
@@ -50,34 +32,6 @@ async fn generate(client: &Client, name: &str) -> anyhow::Result<()> {
     let shot = if name == "No JS" { "tokens-generate-dialog-nojs.png" } else { "tokens-generate-dialog.png" };
     save_screenshot(client, shot).await?;
     click_button(client, dialog, "Generate token").await
-}
-
-async fn shown_token(client: &Client) -> anyhow::Result<String> {
-    let input = field(client, OPEN_DIALOG, "Token").await?;
-    let token = input.prop("value").await?.context("the token field has a value")?;
-    ensure!(token.starts_with("gpd_"), "unexpected token {token:?}");
-    Ok(token)
-}
-
-/// 5. The copy icon, then what a paste gives back.
-async fn copy_and_paste(client: &Client) -> anyhow::Result<String> {
-    find(client, &format!("{OPEN_DIALOG}//button[@aria-label='Copy token']")).await?.click().await?;
-    find(client, &format!("{OPEN_DIALOG}//*[@role='status' and contains(., 'Copied to the clipboard.')]")).await?;
-    // Paste into a scratch field of the page, as into a secret manager's form.
-    client
-        .execute(
-            "const area = document.createElement('textarea'); area.id = 'paste-probe'; \
-             document.querySelector('dialog[open]').appendChild(area); area.focus();",
-            vec![],
-        )
-        .await?;
-    let probe = find(client, "//textarea[@id='paste-probe']").await?;
-    probe.send_keys(&format!("{}v", char::from(Key::Control))).await?;
-    Ok(probe.prop("value").await?.unwrap_or_default())
-}
-
-fn masked(token: &str) -> String {
-    format!("{}…{}", &token[..8], &token[token.len() - 4..])
 }
 
 async fn walk_with_javascript(client: &Client, app: &App) -> anyhow::Result<()> {
@@ -210,27 +164,6 @@ async fn measure(client: &Client, token_id: &str) -> anyhow::Result<Fit> {
     let fit = serde_json::from_value(client.execute(MEASURE, vec![json!(token_id)]).await?)?;
     eprintln!("{fit:?}");
     Ok(fit)
-}
-
-/// `document.documentElement.scrollWidth` against the width a person sees.
-async fn page_overflow(client: &Client) -> anyhow::Result<(f64, f64)> {
-    let script = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];";
-    Ok(serde_json::from_value(client.execute(script, vec![]).await?)?)
-}
-
-/// Sizes the viewport (not the window) to `width`×`height` CSS pixels: a
-/// headful window is larger than its viewport by the browser's own chrome.
-async fn set_viewport(client: &Client, width: u32, height: u32) -> anyhow::Result<()> {
-    let inner = "return [window.innerWidth, window.innerHeight];";
-    client.set_window_size(width, height).await?;
-    let (inner_width, inner_height): (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
-    if (inner_width, inner_height) != (width, height) {
-        let chrome = (width.saturating_sub(inner_width), height.saturating_sub(inner_height));
-        client.set_window_size(width + chrome.0, height + chrome.1).await?;
-    }
-    let viewport: (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
-    ensure!(viewport == (width, height), "the viewport is {viewport:?}, not {width}×{height}");
-    Ok(())
 }
 
 fn inside(rect: &Rect, width: f64, height: f64) -> bool {

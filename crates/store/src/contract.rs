@@ -39,6 +39,7 @@ macro_rules! store_contract_tests {
             listings_filter_by_project_and_hide_revoked,
             last_used_never_moves_backwards,
             deleting_a_project_revokes_its_tokens,
+            deleting_an_org_takes_everything_in_it_and_nothing_else,
             deployments_list_newest_first,
             stale_hook_deliveries_are_claimed_once,
             audit_events_list_per_org,
@@ -386,6 +387,60 @@ pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
     assert_eq!(store.find_project(web.id).await.unwrap(), None);
     let record = store.find_token(token.id).await.unwrap().unwrap();
     assert_eq!(TokenStatus::at(record.revoked_at, record.expires_at, now()), TokenStatus::Revoked);
+}
+
+pub async fn deleting_an_org_takes_everything_in_it_and_nothing_else(store: SharedStore) {
+    let (acme, owner) = org(&store, "acme", Plan::Team).await;
+    let (other, _) = org(&store, "other", Plan::Team).await;
+    store.add_member(other.id, owner.id, Role::Admin, now()).await.unwrap();
+    let web = project(&store, &acme, "web").await;
+    let production = environment(&store, &web, "production").await;
+    let kept = project(&store, &other, "web").await;
+    let start = now() - Duration::minutes(10);
+    let (org_token, _) = new_token(&acme, Reach::Org, start);
+    let (env_token, _) = new_token(&acme, Reach::Environment(web.id, production.id), start);
+    let (other_token, _) = new_token(&other, Reach::Project(kept.id), start);
+    for token in [&org_token, &env_token, &other_token] {
+        store.insert_token(token).await.unwrap();
+    }
+    let event = AuditEvent {
+        id: EventId::generate(),
+        org_id: Some(acme.id),
+        actor: Actor::system(),
+        action: "org.deleted".into(),
+        target: acme.id.to_string(),
+        client_ip: None,
+        details: serde_json::json!({}),
+        at: now(),
+    };
+    store.record_event(&event).await.unwrap();
+
+    assert!(!store.delete_org(OrgId::generate(), now()).await.unwrap(), "unknown org");
+    assert!(store.delete_org(acme.id, now()).await.unwrap());
+    assert_eq!(store.find_org(acme.id).await.unwrap(), None);
+    assert_eq!(store.find_org_by_slug("acme").await.unwrap(), None);
+    assert!(store.list_projects(acme.id).await.unwrap().is_empty());
+    assert_eq!(store.find_project(web.id).await.unwrap(), None);
+    assert_eq!(store.find_environment(production.id).await.unwrap(), None);
+    assert!(store.list_members(acme.id).await.unwrap().is_empty());
+    for token in [&org_token, &env_token] {
+        assert_eq!(store.find_token_by_digest(&token.digest).await.unwrap(), None, "no secret of acme opens anything");
+        assert_eq!(store.find_token(token.id).await.unwrap(), None);
+    }
+    assert_eq!(store.count_active_tokens(acme.id, now()).await.unwrap(), 0);
+    assert_eq!(store.list_events(Some(acme.id), 10).await.unwrap(), vec![event], "the audit trail stays");
+
+    // The owner and the other org are untouched.
+    assert_eq!(store.find_user(owner.id).await.unwrap().map(|u| u.email), Some(owner.email.clone()));
+    let memberships = store.memberships(owner.id).await.unwrap();
+    assert_eq!(
+        memberships.iter().map(|(org, role)| (org.slug.as_str(), *role)).collect::<Vec<_>>(),
+        [("other", Role::Admin)]
+    );
+    assert_eq!(store.find_project(kept.id).await.unwrap(), Some(kept));
+    let record = store.find_token(other_token.id).await.unwrap().unwrap();
+    assert!(opens(&record, &other_token.digest, now()));
+    assert!(!store.delete_org(acme.id, now()).await.unwrap(), "deleted already");
 }
 
 pub async fn deployments_list_newest_first(store: SharedStore) {

@@ -21,6 +21,10 @@ pub trait OrgStore {
     async fn set_plan(&self, id: OrgId, plan: Plan) -> StoreResult<bool>;
     /// Changes the display name; the slug and id stay.
     async fn rename_org(&self, id: OrgId, name: &str) -> StoreResult<bool>;
+    /// Deletes the org with its memberships, projects (their environments,
+    /// rules and deployments) and tokens, revoking every token first, in one
+    /// transaction; returns whether the org existed. Audit events remain.
+    async fn delete_org(&self, id: OrgId, now: OffsetDateTime) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -1,9 +1,10 @@
-//! `gatepass orgs list|create|show|set-plan`: organizations and their plans.
+//! `gatepass orgs list|create|show|rename|set-plan|delete`: organizations
+//! and their plans.
 
 use clap::{Subcommand, ValueEnum};
 use gatepass_client::Org;
 
-use super::GlobalArgs;
+use super::{confirm, GlobalArgs};
 use crate::output::{self, Table};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -31,8 +32,9 @@ pub enum OrgsCommand {
     /// The organizations you belong to (all of them for instance admins).
     #[command(after_help = "Examples:\n  gatepass orgs list\n  gatepass orgs list --json")]
     List,
-    /// Create an organization (instance admins); you become its owner.
-    #[command(after_help = "Examples:\n  gatepass orgs create \"Acme Inc\" --slug acme --plan pro")]
+    /// Create an organization (instance admins); you become its owner, or the user given by --owner.
+    #[command(after_help = "Examples:\n  gatepass orgs create \"Acme Inc\" --slug acme --plan pro\n  \
+                            gatepass orgs create \"Beta\" --owner lead@beta.example")]
     Create {
         /// Display name.
         name: String,
@@ -41,6 +43,9 @@ pub enum OrgsCommand {
         slug: Option<String>,
         #[arg(long, value_enum, default_value = "free")]
         plan: Plan,
+        /// The email of an existing user who becomes the owner [default: you].
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
     },
     /// One organization, with its plan usage.
     #[command(after_help = "Example:\n  gatepass orgs show acme")]
@@ -63,6 +68,16 @@ pub enum OrgsCommand {
         org: String,
         #[arg(value_enum)]
         plan: Plan,
+    },
+    /// Delete an organization with its projects, environments and members (owners only).
+    /// Every token of it stops working at once; the audit trail stays.
+    #[command(after_help = "Example:\n  gatepass orgs delete acme --yes")]
+    Delete {
+        /// Id or slug.
+        org: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -119,13 +134,19 @@ pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()
             }
             table.print("No organizations.");
         }
-        OrgsCommand::Create { name, slug, plan } => {
+        OrgsCommand::Create { name, slug, plan, owner } => {
             let slug = slug.unwrap_or_else(|| slugify(&name));
-            let org = ctx.client.create_org(&name, &slug, plan.as_str()).await?;
+            let org = match &owner {
+                Some(owner) => ctx.client.create_org_for(owner, &name, &slug, plan.as_str()).await?,
+                None => ctx.client.create_org(&name, &slug, plan.as_str()).await?,
+            };
             if ctx.json {
                 return output::print_json(&org);
             }
             println!("{} Created organization {} ({}) on the {} plan", output::check(), org.slug, org.id, org.plan);
+            if let Some(owner) = owner {
+                println!("  owner    {owner}");
+            }
         }
         OrgsCommand::Show { org } => {
             let org = ctx.client.get_org(&org).await?;
@@ -147,6 +168,11 @@ pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()
                 return output::print_json(&org);
             }
             println!("{} {} is now on the {} plan", output::check(), org.slug, org.plan);
+        }
+        OrgsCommand::Delete { org, yes } => {
+            confirm(yes, &format!("delete organization {org} with all its projects and tokens"))?;
+            ctx.client.delete_org(&org).await?;
+            println!("{} Deleted organization {org}; its tokens no longer work", output::check());
         }
     }
     Ok(())

@@ -2,8 +2,6 @@
 
 use axum::extract::State;
 use axum::Json;
-use gatepass_core::access::Area;
-use gatepass_core::scope::Scope;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::extract::ApiQuery;
 use super::keys::{InOrg, OrgKey};
-use crate::service::ServiceResult;
+use crate::service::{audit, ServiceResult};
 use crate::state::AppState;
 use crate::views::EventView;
 
@@ -27,7 +25,7 @@ pub struct ListEventsQuery {
     pub limit: Option<u32>,
 }
 
-/// Audit events of an organization (needs `admin`).
+/// Audit events of an organization (needs `admin`; instance admins read every org's).
 #[utoipa::path(get, path = "/v1/orgs/{org}/events", tag = "audit", params(OrgKey, ListEventsQuery),
     responses((status = 200, body = Vec<EventView>)))]
 pub async fn list_events(
@@ -35,7 +33,6 @@ pub async fn list_events(
     InOrg { caller, org }: InOrg,
     ApiQuery(query): ApiQuery<ListEventsQuery>,
 ) -> ServiceResult<Json<Vec<EventView>>> {
-    caller.principal.authorize(Scope::Admin, org.id, Area::Org)?;
-    let events = state.store.list_events(Some(org.id), query.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let events = audit::list(&state, &caller, &org, query.limit.unwrap_or(100)).await?;
     Ok(Json(events.iter().map(EventView::from).collect()))
 }

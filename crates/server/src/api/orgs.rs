@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::views::OrgView;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_org, list_orgs)).routes(routes!(get_org, update_org))
+    OpenApiRouter::new().routes(routes!(create_org, list_orgs)).routes(routes!(get_org, update_org, delete_org))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -29,6 +29,8 @@ pub struct CreateOrgRequest {
     pub slug: Option<String>,
     /// `free` (default), `pro` or `team`.
     pub plan: Option<String>,
+    /// The email of an existing user who becomes the owner; the caller by default.
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,7 +48,8 @@ async fn view(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<Org
     Ok(OrgView::new(org, caller.principal.role_in(org.id), Some(usage.into())))
 }
 
-/// Create an organization (instance admins). The creator becomes its owner.
+/// Create an organization (instance admins). The creator becomes its owner,
+/// or the existing user named by `owner`.
 #[utoipa::path(post, path = "/v1/orgs", tag = "orgs", request_body = CreateOrgRequest,
     responses((status = 201, body = OrgView), (status = 409, description = "The slug is taken", body = Problem)))]
 pub async fn create_org(
@@ -54,9 +57,17 @@ pub async fn create_org(
     caller: Caller,
     ApiJson(body): ApiJson<CreateOrgRequest>,
 ) -> ServiceResult<(StatusCode, Json<OrgView>)> {
-    let org = orgs::create(&state, &caller, &body.name, body.slug.as_deref(), body.plan.as_deref()).await?;
+    let (slug, plan) = (body.slug.as_deref(), body.plan.as_deref());
+    let (org, owner) = match body.owner.as_deref() {
+        Some(owner) => {
+            let org = orgs::create_for(&state, &caller, owner, &body.name, slug, plan).await?;
+            let mine = caller.user.as_ref().is_some_and(|user| user.email.eq_ignore_ascii_case(owner.trim()));
+            (org, mine)
+        }
+        None => (orgs::create(&state, &caller, &body.name, slug, plan).await?, true),
+    };
     let usage = orgs::usage(&state, &org).await?;
-    Ok((StatusCode::CREATED, Json(OrgView::new(&org, Some(Role::Owner), Some(usage.into())))))
+    Ok((StatusCode::CREATED, Json(OrgView::new(&org, owner.then_some(Role::Owner), Some(usage.into())))))
 }
 
 /// The organizations the caller belongs to (instance admins: all).
@@ -83,4 +94,14 @@ pub async fn update_org(
 ) -> ServiceResult<Json<OrgView>> {
     let org = orgs::update(&state, &caller, &org, body.name.as_deref(), body.plan.as_deref()).await?;
     Ok(Json(view(&state, &caller, &org).await?))
+}
+
+/// Delete an organization (its owners only) with its projects, environments,
+/// rules, deployments and members. Every token of it stops working at once;
+/// the audit trail stays.
+#[utoipa::path(delete, path = "/v1/orgs/{org}", tag = "orgs", params(OrgKey),
+    responses((status = 204, description = "Deleted; every token of the organization is revoked")))]
+pub async fn delete_org(State(state): State<AppState>, InOrg { caller, org }: InOrg) -> ServiceResult<StatusCode> {
+    orgs::delete(&state, &caller, &org).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

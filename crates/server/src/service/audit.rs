@@ -3,10 +3,20 @@
 use std::net::IpAddr;
 
 use gatepass_core::id::{EventId, OrgId};
-use gatepass_store::{Actor, AuditEvent};
+use gatepass_store::{Actor, AuditEvent, Org};
 
-use super::Caller;
+use super::{Caller, ServiceResult};
 use crate::state::AppState;
+
+/// The most events one listing returns.
+pub const MAX_LISTED: u32 = 1000;
+
+/// The latest `limit` events of `org`, newest first: for its org-wide
+/// admins, and for instance admins.
+pub async fn list(state: &AppState, caller: &Caller, org: &Org, limit: u32) -> ServiceResult<Vec<AuditEvent>> {
+    caller.principal.may_read_audit_log(org.id)?;
+    Ok(state.store.list_events(Some(org.id), limit.clamp(1, MAX_LISTED)).await?)
+}
 
 /// Every action the audit log records, with its stable dotted name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +26,7 @@ pub enum AuditAction {
     OrgCreated,
     OrgRenamed,
     OrgPlanChanged,
+    OrgDeleted,
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
@@ -45,6 +56,7 @@ impl AuditAction {
             OrgCreated => "org.created",
             OrgRenamed => "org.renamed",
             OrgPlanChanged => "org.plan_changed",
+            OrgDeleted => "org.deleted",
             MemberAdded => "member.added",
             MemberRoleChanged => "member.role_changed",
             MemberRemoved => "member.removed",

@@ -16,8 +16,9 @@ pub fn parse_role(text: &str) -> ServiceResult<Role> {
         .ok_or_else(|| ServiceError::Invalid(format!("unknown role {text:?} (use owner, admin or member)")))
 }
 
+/// The members of `org`, for anyone who reads it (instance admins too).
 pub async fn list(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<Vec<Member>> {
-    caller.principal.authorize_listing(Scope::Read, org.id)?;
+    caller.principal.authorize_reading(Scope::Read, org.id)?;
     Ok(state.store.list_members(org.id).await?)
 }
 

@@ -2,10 +2,11 @@
 
 use gatepass_core::access::{Area, Principal};
 use gatepass_core::id::OrgId;
-use gatepass_core::name::{DisplayName, Slug};
+use gatepass_core::name::{DisplayName, Email, Slug};
 use gatepass_core::plan::Plan;
+use gatepass_core::role::Role;
 use gatepass_core::scope::Scope;
-use gatepass_store::Org;
+use gatepass_store::{Org, User};
 use serde_json::json;
 
 use super::audit::{self, AuditAction};
@@ -56,8 +57,39 @@ pub async fn create(
     caller.principal.require_instance_admin()?;
     let owner =
         caller.user.as_ref().ok_or(ServiceError::Forbidden("only instance admins create organizations".into()))?;
+    insert(state, caller, owner, name, slug, plan).await
+}
+
+/// Creates an organization (instance admins) owned by the existing user
+/// whose email is `owner`, who need not be the caller.
+pub async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    owner: &str,
+    name: &str,
+    slug: Option<&str>,
+    plan: Option<&str>,
+) -> ServiceResult<Org> {
+    caller.principal.require_instance_admin()?;
+    let email = Email::parse(owner).map_err(invalid)?;
+    let owner = state.store.find_user_by_email(email.as_str()).await?.ok_or_else(|| {
+        ServiceError::Invalid(format!(
+            "no user has the email {email}; create the user first (gatepass admin create, or POST /v1/users)"
+        ))
+    })?;
+    insert(state, caller, &owner, name, slug, plan).await
+}
+
+async fn insert(
+    state: &AppState,
+    caller: &Caller,
+    owner: &User,
+    name: &str,
+    slug: Option<&str>,
+    plan: Option<&str>,
+) -> ServiceResult<Org> {
     let name = DisplayName::parse("name", name).map_err(invalid)?;
-    let slug = match slug {
+    let slug = match slug.map(str::trim).filter(|slug| !slug.is_empty()) {
         Some(slug) => Slug::parse("slug", slug).map_err(invalid)?,
         None => Slug::derive_from(name.as_str())
             .ok_or_else(|| ServiceError::Invalid("cannot derive a slug from this name; give \"slug\"".into()))?,
@@ -71,7 +103,7 @@ pub async fn create(
         created_at: state.clock.now(),
     };
     state.store.create_org(&org, owner.id).await?;
-    let details = json!({ "slug": org.slug, "plan": plan.as_str() });
+    let details = json!({ "slug": org.slug, "plan": plan.as_str(), "owner": owner.email });
     audit::record(state, caller, Some(org.id), AuditAction::OrgCreated, org.id.as_str(), details).await;
     Ok(org)
 }
@@ -113,4 +145,49 @@ pub async fn update(
         audit::record(state, caller, Some(org.id), AuditAction::OrgPlanChanged, org.id.as_str(), details).await;
     }
     state.store.find_org(org.id).await?.ok_or(ServiceError::NotFound("organization"))
+}
+
+/// What deleting an org did.
+#[derive(Debug, Clone, Copy)]
+pub struct Deleted {
+    /// Tokens that were active and stopped working.
+    pub revoked_tokens: u64,
+}
+
+/// Deletes `org` (its owners only) with its projects, environments, rules,
+/// deployments and memberships; every token of it stops working at once, on
+/// every node. The audit trail stays.
+pub async fn delete(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<Deleted> {
+    caller.principal.may_delete_org(org.id)?;
+    let now = state.clock.now();
+    let revoked_tokens = state.store.count_active_tokens(org.id, now).await?;
+    if !state.store.delete_org(org.id, now).await? {
+        return Err(ServiceError::NotFound("organization"));
+    }
+    state.verifier.forget_all();
+    let details = json!({ "slug": org.slug, "name": org.name, "revoked_tokens": revoked_tokens });
+    audit::record(state, caller, Some(org.id), AuditAction::OrgDeleted, org.id.as_str(), details).await;
+    Ok(Deleted { revoked_tokens })
+}
+
+/// One org as the instance admin's overview shows it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub org: Org,
+    pub usage: Usage,
+    /// The emails of its owners.
+    pub owners: Vec<String>,
+}
+
+/// Every org of the instance with its plan usage and owners (instance admins).
+pub async fn overview(state: &AppState, caller: &Caller) -> ServiceResult<Vec<Summary>> {
+    caller.principal.require_instance_admin()?;
+    let mut summaries = Vec::new();
+    for org in state.store.list_orgs().await? {
+        let usage = usage(state, &org).await?;
+        let members = state.store.list_members(org.id).await?;
+        let owners = members.into_iter().filter(|m| m.role == Role::Owner).map(|m| m.email).collect();
+        summaries.push(Summary { org, usage, owners });
+    }
+    Ok(summaries)
 }

@@ -7,11 +7,12 @@ use gatepass_core::branch_rule::RefPattern;
 use gatepass_core::id::{BranchRuleId, EnvironmentId, ProjectId};
 use gatepass_core::name::{DisplayName, EnvironmentName, Slug};
 use gatepass_core::scope::Scope;
-use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project};
+use gatepass_core::token::TokenStatus;
+use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project, TokenFilter};
 use serde_json::json;
 
 use super::audit::{self, AuditAction};
-use super::{invalid, Caller, ServiceError, ServiceResult};
+use super::{invalid, tokens, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
 
 /// The longest deploy hook URL accepted.
@@ -56,9 +57,10 @@ pub async fn list(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult
     Ok(projects)
 }
 
-/// Requires `read` somewhere in the project's org, for reading the project itself.
+/// Requires `read` somewhere in the project's org, for reading the project
+/// itself (instance admins read every org).
 pub fn require_read(caller: &Caller, project: &Project) -> ServiceResult<()> {
-    Ok(caller.principal.authorize_listing(Scope::Read, project.org_id)?)
+    Ok(caller.principal.authorize_reading(Scope::Read, project.org_id)?)
 }
 
 pub async fn rename(state: &AppState, caller: &Caller, project: &mut Project, name: &str) -> ServiceResult<()> {
@@ -74,10 +76,15 @@ pub async fn rename(state: &AppState, caller: &Caller, project: &mut Project, na
     Ok(())
 }
 
+/// Requires the right to delete `project`: `delete` reaching it.
+pub fn require_delete(caller: &Caller, project: &Project) -> ServiceResult<()> {
+    Ok(caller.principal.authorize(Scope::Delete, project.org_id, Area::Project(project.id))?)
+}
+
 /// Deletes a project (needs `delete`): its environments, rules and
 /// deployments go, and every token reaching it is revoked.
 pub async fn delete(state: &AppState, caller: &Caller, project: &Project) -> ServiceResult<()> {
-    caller.principal.authorize(Scope::Delete, project.org_id, Area::Project(project.id))?;
+    require_delete(caller, project)?;
     state.store.delete_project(project.id, state.clock.now()).await?;
     state.verifier.forget_all();
     let details = json!({ "slug": project.slug });
@@ -147,8 +154,28 @@ pub async fn list_environments(
 ) -> ServiceResult<Vec<Environment>> {
     require_read(caller, project)?;
     let mut environments = state.store.list_environments(project.id).await?;
-    environments.retain(|env| caller.principal.sees(project.org_id, Some(project.id), Some(env.id)));
+    environments.retain(|env| caller.principal.sees_listed(project.org_id, Some(project.id), Some(env.id)));
     Ok(environments)
+}
+
+/// How many active tokens deleting `project` (or, given, only its
+/// `environment`) would revoke: the ones that reach nothing else. Org
+/// tokens, and project tokens when an environment goes, stay.
+pub async fn tokens_revoked_by_deleting(
+    state: &AppState,
+    caller: &Caller,
+    project: &Project,
+    environment: Option<&Environment>,
+) -> ServiceResult<usize> {
+    require_read(caller, project)?;
+    let filter = TokenFilter { project: Some(project.id), include_revoked: false };
+    let now = state.clock.now();
+    let tokens = state.store.list_tokens(project.org_id, filter).await?;
+    let revoked = tokens.iter().filter(|token| tokens::status(token, now) == TokenStatus::Active);
+    Ok(match environment {
+        Some(environment) => revoked.filter(|token| token.reach.environment() == Some(environment.id)).count(),
+        None => revoked.count(),
+    })
 }
 
 /// Deletes an environment; tokens reaching only it are revoked.

@@ -101,16 +101,17 @@ pub async fn find(state: &AppState, caller: &Caller, org: &Org, id: &str) -> Ser
     Ok(record)
 }
 
-/// The tokens of `org` that match `filter` and that the caller may see.
+/// The tokens of `org` that match `filter` and that the caller may see
+/// (instance admins: all of them).
 pub async fn list(
     state: &AppState,
     caller: &Caller,
     org: &Org,
     filter: TokenFilter,
 ) -> ServiceResult<Vec<TokenRecord>> {
-    caller.principal.authorize_listing(Scope::Read, org.id)?;
+    caller.principal.authorize_reading(Scope::Read, org.id)?;
     let mut records = state.store.list_tokens(org.id, filter).await?;
-    records.retain(|record| caller.principal.sees(org.id, record.reach.project(), record.reach.environment()));
+    records.retain(|record| caller.principal.sees_listed(org.id, record.reach.project(), record.reach.environment()));
     Ok(records)
 }
 

@@ -5,18 +5,24 @@
 //! Kept apart from `api/` on purpose: cookies, CSRF and HTML errors live
 //! here, bearer credentials and problem+json there.
 
+mod admin;
 mod assets;
+mod audit_log;
+mod console;
 mod error;
 mod form;
 mod layout;
 mod login;
+mod members;
+mod org_settings;
 mod project_pages;
 mod projects;
 mod session;
+mod token_page;
 mod tokens;
 
 use axum::http::{header, HeaderValue};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -30,28 +36,51 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 pub fn router() -> Router<AppState> {
     let project = "/projects/{project}";
-    Router::new()
+    let org = "/orgs/{org}";
+    let router = Router::new()
         .route("/", get(login::home))
         .route("/login", get(login::login_page).post(login::login))
-        .route("/logout", axum::routing::post(login::logout))
+        .route("/logout", post(login::logout))
         .route("/setup", get(login::setup_page).post(login::setup))
         .route("/projects", get(projects::list).post(projects::create))
         .route(project, get(projects::overview))
+        .route(&format!("{project}/delete"), post(projects::delete))
         .route(
             &format!("{project}/environments"),
             get(project_pages::environments).post(project_pages::create_environment),
         )
         .route(
+            &format!("{project}/environments/{{environment}}/delete"),
+            get(project_pages::confirm_delete_environment).post(project_pages::delete_environment),
+        )
+        .route(
             &format!("{project}/branch-rules"),
             get(project_pages::branch_rules).post(project_pages::create_branch_rule),
         )
+        .route(
+            &format!("{project}/branch-rules/{{rule}}/delete"),
+            get(project_pages::confirm_delete_branch_rule).post(project_pages::delete_branch_rule),
+        )
         .route(&format!("{project}/deployments"), get(project_pages::deployments))
-        .route(&format!("{project}/settings/members"), get(project_pages::members))
-        .route(&format!("{project}/settings/audit-log"), get(project_pages::audit_log))
-        .route(&format!("{project}/settings/tokens"), get(tokens::page).post(tokens::generate))
-        .route(&format!("{project}/settings/tokens/new"), get(tokens::new_dialog))
-        .route(&format!("{project}/settings/tokens/{{token}}/delete"), get(tokens::confirm_delete).post(tokens::delete))
-        .route(&format!("{project}/settings/tokens/{{token}}/rotate"), get(tokens::confirm_rotate).post(tokens::rotate))
+        .route("/orgs/switch", get(console::switch))
+        .route(&format!("{org}/settings"), get(org_settings::page).post(org_settings::rename))
+        .route(&format!("{org}/delete"), post(org_settings::delete))
+        .route("/admin", get(admin::page))
+        .route("/admin/orgs", post(admin::create_org))
+        .route("/admin/orgs/{org}/plan", post(admin::set_plan));
+    // The console pages, at both of their places: the org's and a project's Settings.
+    let router = [org.to_string(), format!("{project}/settings")].iter().fold(router, |router, base| {
+        router
+            .route(&format!("{base}/tokens"), get(tokens::page).post(tokens::generate))
+            .route(&format!("{base}/tokens/new"), get(tokens::new_dialog))
+            .route(&format!("{base}/tokens/{{token}}/delete"), get(tokens::confirm_delete).post(tokens::delete))
+            .route(&format!("{base}/tokens/{{token}}/rotate"), get(tokens::confirm_rotate).post(tokens::rotate))
+            .route(&format!("{base}/members"), get(members::page).post(members::invite))
+            .route(&format!("{base}/members/{{user}}/role"), post(members::change_role))
+            .route(&format!("{base}/members/{{user}}/remove"), get(members::confirm_remove).post(members::remove))
+            .route(&format!("{base}/audit-log"), get(audit_log::page))
+    });
+    router
         .route("/assets/app.css", get(assets::css))
         .route("/assets/app.js", get(assets::js))
         .layer(middleware::from_fn(session::require_csrf))

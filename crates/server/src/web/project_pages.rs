@@ -1,21 +1,49 @@
-//! The rest of the project sidebar: environments, branch tracking rules,
-//! deployments, members and the audit log — simple tables over the store,
-//! with create forms for admins.
+//! The rest of the project sidebar: environments and branch tracking rules
+//! (one list component: a table, a create form and a delete action behind
+//! a confirmation that says how many tokens it revokes), and deployments.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use super::error::WebResult;
 use super::form::FormData;
-use super::layout::{render, when, Layout, ProjectCtx, ProjectNav};
+use super::layout::{render_with, when, Layout, ProjectCtx, ProjectNav};
 use super::session::WebUser;
-use crate::service::{projects as project_service, ServiceError};
+use crate::service::{projects as project_service, resolve, ServiceError};
 use crate::state::AppState;
 
+/// An item's delete action: where to confirm it and what it does.
+pub struct DeleteAction {
+    pub url: String,
+    pub name: String,
+    /// What deleting it revokes, said in the confirmation.
+    pub detail: String,
+}
+
 /// A row of one of the simple tables: its cells in column order.
-pub struct Row(pub Vec<String>);
+pub struct Row {
+    pub cells: Vec<String>,
+    pub delete: Option<DeleteAction>,
+}
+
+struct CreateForm {
+    action: String,
+    label: &'static str,
+    field: &'static str,
+    placeholder: &'static str,
+    button: &'static str,
+    value: String,
+}
+
+/// The open delete confirmation, without JavaScript.
+struct Confirming {
+    action: String,
+    name: String,
+    detail: String,
+}
 
 /// A simple table page with an optional one-field create form.
 #[derive(Template)]
@@ -28,173 +56,335 @@ struct TablePage {
     columns: Vec<&'static str>,
     rows: Vec<Row>,
     empty: &'static str,
+    /// What a row's trash icon deletes ("environment", "rule").
+    noun: &'static str,
+    list_url: String,
     form: Option<CreateForm>,
+    notice: Option<&'static str>,
     error: Option<String>,
+    confirming: Option<Confirming>,
 }
 
-struct CreateForm {
-    action: String,
-    label: &'static str,
-    field: &'static str,
-    placeholder: &'static str,
-    button: &'static str,
+/// The two lists a project keeps, with everything that differs between them.
+#[derive(Clone, Copy)]
+enum Listing {
+    Environments,
+    BranchRules,
+}
+
+impl Listing {
+    /// Its entry in the project sidebar and its URL segment.
+    fn page(self) -> &'static str {
+        match self {
+            Listing::Environments => "environments",
+            Listing::BranchRules => "branch-rules",
+        }
+    }
+
+    fn heading(self) -> &'static str {
+        match self {
+            Listing::Environments => "Environments",
+            Listing::BranchRules => "Branch Tracking Rules",
+        }
+    }
+
+    fn intro(self) -> &'static str {
+        match self {
+            Listing::Environments => "Where this project deploys to. Tokens can be limited to one environment.",
+            Listing::BranchRules => "Configure which Git branches can trigger builds and deployments for your project.",
+        }
+    }
+
+    fn columns(self) -> Vec<&'static str> {
+        match self {
+            Listing::Environments => vec!["Name", "ID", "Created"],
+            Listing::BranchRules => vec!["Pattern", "Created"],
+        }
+    }
+
+    fn empty(self) -> &'static str {
+        match self {
+            Listing::Environments => "No environments yet.",
+            Listing::BranchRules => "No rules: every branch may deploy.",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Listing::Environments => "environment",
+            Listing::BranchRules => "rule",
+        }
+    }
+
+    /// The create form: label, field, placeholder, button.
+    fn form(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Listing::Environments => ("Environment name", "name", "preview", "Add environment"),
+            Listing::BranchRules => ("Branch pattern", "pattern", "main or release/*", "Add rule"),
+        }
+    }
+
+    /// The rows, with a delete action each when `manage`.
+    async fn rows(self, state: &AppState, web: &WebUser, ctx: &ProjectCtx, manage: bool) -> WebResult<Vec<Row>> {
+        let base = format!("/projects/{}/{}", ctx.project.id, self.page());
+        let mut rows = Vec::new();
+        match self {
+            Listing::Environments => {
+                for env in project_service::list_environments(state, &web.caller(), &ctx.project).await? {
+                    let delete = match manage {
+                        true => Some(DeleteAction {
+                            url: format!("{base}/{}/delete", env.id),
+                            detail: environment_detail(state, web, ctx, &env).await?,
+                            name: env.name.clone(),
+                        }),
+                        false => None,
+                    };
+                    rows.push(Row { cells: vec![env.name, env.id.to_string(), when(env.created_at)], delete });
+                }
+            }
+            Listing::BranchRules => {
+                for rule in project_service::list_branch_rules(state, &web.caller(), &ctx.project).await? {
+                    let delete = manage.then(|| DeleteAction {
+                        url: format!("{base}/{}/delete", rule.id),
+                        name: rule.pattern.clone(),
+                        detail: rule_detail(),
+                    });
+                    rows.push(Row { cells: vec![rule.pattern, when(rule.created_at)], delete });
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn create(self, state: &AppState, web: &WebUser, ctx: &ProjectCtx, value: &str) -> Result<(), ServiceError> {
+        let caller = web.caller();
+        match self {
+            Listing::Environments => {
+                project_service::create_environment(state, &caller, &ctx.project, value).await.map(drop)
+            }
+            Listing::BranchRules => {
+                project_service::add_branch_rule(state, &caller, &ctx.project, value).await.map(drop)
+            }
+        }
+    }
+
+    async fn delete(self, state: &AppState, web: &WebUser, ctx: &ProjectCtx, item: &str) -> Result<(), ServiceError> {
+        let caller = web.caller();
+        match self {
+            Listing::Environments => {
+                let environment = environment_by_id(state, ctx, item).await?;
+                project_service::delete_environment(state, &caller, &ctx.project, &environment).await
+            }
+            Listing::BranchRules => project_service::delete_branch_rule(state, &caller, &ctx.project, item).await,
+        }
+    }
+}
+
+/// An environment of the project by id (a name would be ambiguous in a URL).
+async fn environment_by_id(
+    state: &AppState,
+    ctx: &ProjectCtx,
+    item: &str,
+) -> Result<gatepass_store::Environment, ServiceError> {
+    if !gatepass_core::id::EnvironmentId::looks_like(item) {
+        return Err(ServiceError::NotFound("environment"));
+    }
+    resolve::environment(state, &ctx.project, item).await
+}
+
+async fn environment_detail(
+    state: &AppState,
+    web: &WebUser,
+    ctx: &ProjectCtx,
+    env: &gatepass_store::Environment,
+) -> WebResult<String> {
+    let count = project_service::tokens_revoked_by_deleting(state, &web.caller(), &ctx.project, Some(env)).await?;
+    let revoked = match count {
+        0 => format!("This revokes no token: none reaches only {}.", env.name),
+        1 => format!("This revokes 1 token that reaches only {}.", env.name),
+        n => format!("This revokes {n} tokens that reach only {}.", env.name),
+    };
+    Ok(format!("{revoked} Organization and project tokens keep working."))
+}
+
+fn rule_detail() -> String {
+    "This revokes no token; refs that only this rule allowed can no longer deploy.".into()
+}
+
+#[derive(Default)]
+struct Extras {
     value: String,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    confirming: Option<String>,
 }
 
-struct Spec {
-    active: &'static str,
-    heading: &'static str,
-    intro: &'static str,
-    columns: Vec<&'static str>,
-    empty: &'static str,
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
 }
 
-fn page(ctx: ProjectCtx, spec: Spec, rows: Vec<Row>, form: Option<CreateForm>, error: Option<String>) -> TablePage {
-    TablePage {
-        layout: ctx.layout,
-        nav: ctx.nav,
-        heading: spec.heading,
-        intro: spec.intro,
-        columns: spec.columns,
-        rows,
-        empty: spec.empty,
-        form,
-        error,
-    }
-}
-
-fn environments_spec() -> Spec {
-    Spec {
-        active: "environments",
-        heading: "Environments",
-        intro: "Where this project deploys to. Tokens can be limited to one environment.",
-        columns: vec!["Name", "ID", "Created"],
-        empty: "No environments yet.",
-    }
-}
-
-async fn environments_page(
+async fn list_page(
+    listing: Listing,
     state: &AppState,
     web: &WebUser,
     key: &str,
-    value: String,
-    error: Option<String>,
+    extras: Extras,
 ) -> WebResult<Response> {
-    let spec = environments_spec();
-    let ctx = ProjectCtx::load(state, web, key, spec.active, spec.heading).await?;
-    let rows = state
-        .store
-        .list_environments(ctx.project.id)
-        .await?
-        .into_iter()
-        .map(|env| Row(vec![env.name, env.id.to_string(), when(env.created_at)]))
-        .collect();
-    let form = ctx.is_admin().then(|| CreateForm {
-        action: format!("/projects/{}/environments", ctx.project.id),
-        label: "Environment name",
-        field: "name",
-        placeholder: "preview",
-        button: "Add environment",
-        value,
+    let ctx = ProjectCtx::load(state, web, key, listing.page(), listing.heading()).await?;
+    let manage = ctx.is_admin(web);
+    let rows = listing.rows(state, web, &ctx, manage).await?;
+    let confirming = extras.confirming.as_deref().map(|item| {
+        let suffix = format!("/{item}/delete");
+        rows.iter().filter_map(|row| row.delete.as_ref()).find(|delete| delete.url.ends_with(&suffix)).map(|delete| {
+            Confirming { action: delete.url.clone(), name: delete.name.clone(), detail: delete.detail.clone() }
+        })
     });
-    with_status(render(&page(ctx, spec, rows, form, error.clone()))?, error)
+    let confirming = match confirming {
+        Some(None) => return Err(ServiceError::NotFound(listing.noun()).into()),
+        Some(found) => found,
+        None => None,
+    };
+    let list_url = format!("/projects/{}/{}", ctx.project.id, listing.page());
+    let (label, field, placeholder, button) = listing.form();
+    let form =
+        manage.then(|| CreateForm { action: list_url.clone(), label, field, placeholder, button, value: extras.value });
+    let status = if extras.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = TablePage {
+        heading: listing.heading(),
+        intro: listing.intro(),
+        columns: listing.columns(),
+        rows,
+        empty: listing.empty(),
+        noun: listing.noun(),
+        list_url,
+        form,
+        notice: extras.notice,
+        error: extras.error,
+        confirming,
+        layout: ctx.layout,
+        nav: ctx.nav,
+    };
+    render_with(&page, status)
 }
 
-fn with_status(mut response: Response, error: Option<String>) -> WebResult<Response> {
-    if error.is_some() {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+async fn list(listing: Listing, state: AppState, web: WebUser, key: String, query: NoticeQuery) -> WebResult<Response> {
+    let notice = match query.notice.as_deref() {
+        Some("deleted") => Some(match listing {
+            Listing::Environments => "The environment was deleted and the tokens that reached only it were revoked.",
+            Listing::BranchRules => "The rule was deleted.",
+        }),
+        _ => None,
+    };
+    list_page(listing, &state, &web, &key, Extras { notice, ..Extras::default() }).await
+}
+
+async fn create(listing: Listing, state: AppState, web: WebUser, key: String, form: FormData) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, listing.page(), listing.heading()).await?;
+    let value = form.get(listing.form().1);
+    match listing.create(&state, &web, &ctx, value).await {
+        Ok(()) => Ok(Redirect::to(&format!("/projects/{}/{}", ctx.project.id, listing.page())).into_response()),
+        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
+            let extras = Extras { value: value.to_string(), error: Some(err.to_string()), ..Extras::default() };
+            list_page(listing, &state, &web, &key, extras).await
+        }
+        Err(err) => Err(err.into()),
     }
-    Ok(response)
 }
 
-pub async fn environments(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    environments_page(&state, &web, &key, String::new(), None).await
+/// The delete confirmation as its own page, for browsers without JavaScript.
+async fn confirm_delete(
+    listing: Listing,
+    state: AppState,
+    web: WebUser,
+    key: String,
+    item: String,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, listing.page(), listing.heading()).await?;
+    if !ctx.is_admin(&web) {
+        return Err(ServiceError::Forbidden("only owners and admins change this project".into()).into());
+    }
+    list_page(listing, &state, &web, &key, Extras { confirming: Some(item), ..Extras::default() }).await
+}
+
+async fn delete(listing: Listing, state: AppState, web: WebUser, key: String, item: String) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, listing.page(), listing.heading()).await?;
+    listing.delete(&state, &web, &ctx, &item).await?;
+    Ok(Redirect::to(&format!("/projects/{}/{}?notice=deleted", ctx.project.id, listing.page())).into_response())
+}
+
+type ItemPath = Path<(String, String)>;
+
+pub async fn environments(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path(key): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> WebResult<Response> {
+    list(Listing::Environments, s, web, key, q).await
 }
 
 pub async fn create_environment(
-    State(state): State<AppState>,
+    State(s): State<AppState>,
     web: WebUser,
     Path(key): Path<String>,
     form: FormData,
 ) -> WebResult<Response> {
-    let ctx = ProjectCtx::load(&state, &web, &key, "environments", "Environments").await?;
-    let created = project_service::create_environment(&state, &web.caller(), &ctx.project, form.get("name")).await;
-    match created {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/environments", ctx.project.id)).into_response()),
-        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
-            environments_page(&state, &web, &key, form.get("name").to_string(), Some(err.to_string())).await
-        }
-        Err(err) => Err(err.into()),
-    }
+    create(Listing::Environments, s, web, key, form).await
 }
 
-fn rules_spec() -> Spec {
-    Spec {
-        active: "branch-rules",
-        heading: "Branch Tracking Rules",
-        intro: "Configure which Git branches can trigger builds and deployments for your project.",
-        columns: vec!["Pattern", "Created"],
-        empty: "No rules: every branch may deploy.",
-    }
-}
-
-async fn rules_page(
-    state: &AppState,
-    web: &WebUser,
-    key: &str,
-    value: String,
-    error: Option<String>,
+pub async fn confirm_delete_environment(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path((key, item)): ItemPath,
 ) -> WebResult<Response> {
-    let spec = rules_spec();
-    let ctx = ProjectCtx::load(state, web, key, spec.active, spec.heading).await?;
-    let rows = state
-        .store
-        .list_branch_rules(ctx.project.id)
-        .await?
-        .into_iter()
-        .map(|rule| Row(vec![rule.pattern, when(rule.created_at)]))
-        .collect();
-    let form = ctx.is_admin().then(|| CreateForm {
-        action: format!("/projects/{}/branch-rules", ctx.project.id),
-        label: "Branch pattern",
-        field: "pattern",
-        placeholder: "main or release/*",
-        button: "Add rule",
-        value,
-    });
-    with_status(render(&page(ctx, spec, rows, form, error.clone()))?, error)
+    confirm_delete(Listing::Environments, s, web, key, item).await
 }
 
-pub async fn branch_rules(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    rules_page(&state, &web, &key, String::new(), None).await
+pub async fn delete_environment(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path((key, item)): ItemPath,
+) -> WebResult<Response> {
+    delete(Listing::Environments, s, web, key, item).await
+}
+
+pub async fn branch_rules(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path(key): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> WebResult<Response> {
+    list(Listing::BranchRules, s, web, key, q).await
 }
 
 pub async fn create_branch_rule(
-    State(state): State<AppState>,
+    State(s): State<AppState>,
     web: WebUser,
     Path(key): Path<String>,
     form: FormData,
 ) -> WebResult<Response> {
-    let ctx = ProjectCtx::load(&state, &web, &key, "branch-rules", "Branch Tracking Rules").await?;
-    let created = project_service::add_branch_rule(&state, &web.caller(), &ctx.project, form.get("pattern")).await;
-    match created {
-        Ok(_) => Ok(Redirect::to(&format!("/projects/{}/branch-rules", ctx.project.id)).into_response()),
-        Err(err @ (ServiceError::Invalid(_) | ServiceError::Conflict(_))) => {
-            rules_page(&state, &web, &key, form.get("pattern").to_string(), Some(err.to_string())).await
-        }
-        Err(err) => Err(err.into()),
-    }
+    create(Listing::BranchRules, s, web, key, form).await
+}
+
+pub async fn confirm_delete_branch_rule(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path((key, item)): ItemPath,
+) -> WebResult<Response> {
+    confirm_delete(Listing::BranchRules, s, web, key, item).await
+}
+
+pub async fn delete_branch_rule(
+    State(s): State<AppState>,
+    web: WebUser,
+    Path((key, item)): ItemPath,
+) -> WebResult<Response> {
+    delete(Listing::BranchRules, s, web, key, item).await
 }
 
 pub async fn deployments(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    let spec = Spec {
-        active: "deployments",
-        heading: "Deployments",
-        intro: "The latest deployments of this project, newest first.",
-        columns: vec!["ID", "Environment", "Ref", "Commit", "Status", "By", "Created"],
-        empty: "No deployments yet.",
-    };
-    let ctx = ProjectCtx::load(&state, &web, &key, spec.active, spec.heading).await?;
+    let ctx = ProjectCtx::load(&state, &web, &key, "deployments", "Deployments").await?;
     let environments = state.store.list_environments(ctx.project.id).await?;
     let rows = state
         .store
@@ -203,7 +393,7 @@ pub async fn deployments(State(state): State<AppState>, web: WebUser, Path(key):
         .into_iter()
         .map(|dep| {
             let env = environments.iter().find(|env| env.id == dep.environment_id);
-            Row(vec![
+            let cells = vec![
                 dep.id.to_string(),
                 env.map(|env| env.name.clone()).unwrap_or_else(|| dep.environment_id.to_string()),
                 dep.git_ref,
@@ -211,54 +401,24 @@ pub async fn deployments(State(state): State<AppState>, web: WebUser, Path(key):
                 dep.status.as_str().to_string(),
                 dep.created_by.label,
                 when(dep.created_at),
-            ])
+            ];
+            Row { cells, delete: None }
         })
         .collect();
-    render(&page(ctx, spec, rows, None, None))
-}
-
-pub async fn members(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    let spec = Spec {
-        active: "members",
-        heading: "Members",
-        intro: "People in this organization. Owners and admins manage tokens; members deploy and read.",
-        columns: vec!["Email", "Role", "Member since"],
-        empty: "No members.",
+    let page = TablePage {
+        heading: "Deployments",
+        intro: "The latest deployments of this project, newest first.",
+        columns: vec!["ID", "Environment", "Ref", "Commit", "Status", "By", "Created"],
+        rows,
+        empty: "No deployments yet.",
+        noun: "deployment",
+        list_url: format!("/projects/{}/deployments", ctx.project.id),
+        form: None,
+        notice: None,
+        error: None,
+        confirming: None,
+        layout: ctx.layout,
+        nav: ctx.nav,
     };
-    let ctx = ProjectCtx::load(&state, &web, &key, spec.active, spec.heading).await?;
-    let rows = state
-        .store
-        .list_members(ctx.org.id)
-        .await?
-        .into_iter()
-        .map(|member| Row(vec![member.email, member.role.as_str().to_string(), when(member.created_at)]))
-        .collect();
-    render(&page(ctx, spec, rows, None, None))
-}
-
-pub async fn audit_log(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    let spec = Spec {
-        active: "audit-log",
-        heading: "Audit Log",
-        intro: "Who did what in this organization, newest first.",
-        columns: vec!["When", "Actor", "Action", "Target", "From"],
-        empty: "No events yet.",
-    };
-    let ctx = ProjectCtx::load(&state, &web, &key, spec.active, spec.heading).await?;
-    let rows = state
-        .store
-        .list_events(Some(ctx.org.id), 200)
-        .await?
-        .into_iter()
-        .map(|event| {
-            Row(vec![
-                when(event.at),
-                event.actor.label,
-                event.action,
-                event.target,
-                event.client_ip.unwrap_or_default(),
-            ])
-        })
-        .collect();
-    render(&page(ctx, spec, rows, None, None))
+    render_with(&page, StatusCode::OK)
 }

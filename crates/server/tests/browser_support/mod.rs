@@ -1,6 +1,7 @@
 //! Real headless Chromium (Debian's `chromium` + `chromium-driver`) over
 //! WebDriver for the browser tests, and the steps every walk shares: find,
-//! click, fill in, screenshot, log in and open Settings > Deployment Tokens.
+//! click, fill in, screenshot, log in and open Settings > Deployment Tokens,
+//! read the one-time result dialog, copy, and size the viewport.
 //!
 //! With `CI` set, missing browser binaries fail the test; without it the test
 //! is skipped loudly. Screenshots land in `target/screenshots/`.
@@ -11,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{ensure, Context};
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use gatepass_server::bootstrap::DEMO_ADMIN_EMAIL;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -160,13 +162,23 @@ pub async fn save_screenshot(client: &Client, name: &str) -> anyhow::Result<Path
     Ok(path)
 }
 
-/// Log in, then monolayer's path: Projects in the global sidebar, the
-/// project, Settings > Deployment Tokens in the project sidebar.
-pub async fn log_in_and_open_tokens(client: &Client, app: &App) -> anyhow::Result<()> {
+/// Logs in as the demo admin (owner of `demo`, instance admin).
+pub async fn log_in(client: &Client, app: &App) -> anyhow::Result<()> {
+    // A browser profile may still hold an earlier walk's session.
+    client.goto(&format!("{}/login", app.url())).await?;
+    client.delete_all_cookies().await?;
     client.goto(&format!("{}/", app.url())).await?;
     field(client, "", "Email").await?.send_keys(DEMO_ADMIN_EMAIL).await?;
     field(client, "", "Password").await?.send_keys(&app.admin_password).await?;
     click_button(client, "", "Log in").await?;
+    find(client, "//h1[normalize-space()='Projects']").await?;
+    Ok(())
+}
+
+/// Log in, then monolayer's path: Projects in the global sidebar, the
+/// project, Settings > Deployment Tokens in the project sidebar.
+pub async fn log_in_and_open_tokens(client: &Client, app: &App) -> anyhow::Result<()> {
+    log_in(client, app).await?;
     open_tokens(client).await
 }
 
@@ -186,4 +198,72 @@ pub async fn open_tokens(client: &Client) -> anyhow::Result<()> {
 /// The table row whose cell reads `name`.
 pub fn row_xpath(name: &str) -> String {
     format!("//table//tr[td[normalize-space()={}]]", xpath_literal(name))
+}
+
+/// Whichever dialog is open.
+pub const OPEN_DIALOG: &str = "//dialog[@open]";
+
+/// Clicks Close on the result dialog and waits until the page behind it has
+/// replaced the result page (the table is on both, so finding a row too early
+/// would hold an element of the old page).
+pub async fn close_result(client: &Client) -> anyhow::Result<()> {
+    click_button(client, OPEN_DIALOG, "Close").await?;
+    for _ in 0..100 {
+        if client.find_all(Locator::Css("dialog[open]")).await?.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the result dialog did not close")
+}
+
+/// The plaintext in the open result dialog.
+pub async fn shown_token(client: &Client) -> anyhow::Result<String> {
+    let input = field(client, OPEN_DIALOG, "Token").await?;
+    let token = input.prop("value").await?.context("the token field has a value")?;
+    ensure!(token.starts_with("gpd_") || token.starts_with("gpo_"), "unexpected token {token:?}");
+    Ok(token)
+}
+
+/// The copy icon of the open dialog, then what a paste gives back.
+pub async fn copy_and_paste(client: &Client) -> anyhow::Result<String> {
+    find(client, &format!("{OPEN_DIALOG}//button[@aria-label='Copy token']")).await?.click().await?;
+    find(client, &format!("{OPEN_DIALOG}//*[@role='status' and contains(., 'Copied to the clipboard.')]")).await?;
+    // Paste into a scratch field of the page, as into a secret manager's form.
+    client
+        .execute(
+            "const area = document.createElement('textarea'); area.id = 'paste-probe'; \
+             document.querySelector('dialog[open]').appendChild(area); area.focus();",
+            vec![],
+        )
+        .await?;
+    let probe = find(client, "//textarea[@id='paste-probe']").await?;
+    probe.send_keys(&format!("{}v", char::from(Key::Control))).await?;
+    Ok(probe.prop("value").await?.unwrap_or_default())
+}
+
+/// The preview a table shows of `token`.
+pub fn masked(token: &str) -> String {
+    format!("{}…{}", &token[..8], &token[token.len() - 4..])
+}
+
+/// `document.documentElement.scrollWidth` against the width a person sees.
+pub async fn page_overflow(client: &Client) -> anyhow::Result<(f64, f64)> {
+    let script = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];";
+    Ok(serde_json::from_value(client.execute(script, vec![]).await?)?)
+}
+
+/// Sizes the viewport (not the window) to `width`×`height` CSS pixels: a
+/// headful window is larger than its viewport by the browser's own chrome.
+pub async fn set_viewport(client: &Client, width: u32, height: u32) -> anyhow::Result<()> {
+    let inner = "return [window.innerWidth, window.innerHeight];";
+    client.set_window_size(width, height).await?;
+    let (inner_width, inner_height): (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
+    if (inner_width, inner_height) != (width, height) {
+        let chrome = (width.saturating_sub(inner_width), height.saturating_sub(inner_height));
+        client.set_window_size(width + chrome.0, height + chrome.1).await?;
+    }
+    let viewport: (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
+    ensure!(viewport == (width, height), "the viewport is {viewport:?}, not {width}×{height}");
+    Ok(())
 }

@@ -85,6 +85,73 @@ impl App {
         gatepass_client::Client::new(&self.url(), Some(login.token.expose_secret()))
     }
 
+    /// A user (not an instance admin) with password [`MEMBER_PASSWORD`].
+    pub async fn user(&self, email: &str) -> User {
+        let user = User {
+            id: UserId::generate(),
+            email: email.into(),
+            password_hash: password::hash_password(MEMBER_PASSWORD).unwrap(),
+            instance_admin: false,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        self.server.state.store.create_user(&user).await.unwrap();
+        user
+    }
+
+    /// A user with `role` in the demo org.
+    pub async fn demo_member(&self, email: &str, role: Role) -> User {
+        let user = self.user(email).await;
+        let org = gatepass_core::id::OrgId::parse(&self.org_id).unwrap();
+        self.server.state.store.add_member(org, user.id, role, time::OffsetDateTime::now_utc()).await.unwrap();
+        user
+    }
+
+    /// An org `other` (with a project `api`), whose admin is a new user
+    /// `email` who has nothing to do with the demo org.
+    pub async fn other_org_admin(&self, email: &str) -> User {
+        let store = self.server.state.store.clone();
+        let owner = self.user("owner@other.test").await;
+        let now = time::OffsetDateTime::now_utc();
+        let other = gatepass_store::Org {
+            id: gatepass_core::id::OrgId::generate(),
+            name: "Other".into(),
+            slug: "other".into(),
+            plan: gatepass_core::plan::Plan::Free,
+            created_at: now,
+        };
+        store.create_org(&other, owner.id).await.unwrap();
+        let project = gatepass_store::Project {
+            id: gatepass_core::id::ProjectId::generate(),
+            org_id: other.id,
+            name: "API".into(),
+            slug: "api".into(),
+            deploy_hook: None,
+            created_at: now,
+        };
+        store.create_project(&project).await.unwrap();
+        let admin = self.user(email).await;
+        store.add_member(other.id, admin.id, Role::Admin, now).await.unwrap();
+        admin
+    }
+
+    /// A token issued over the API by the demo admin: its plaintext and id.
+    pub async fn api_token(&self, request: &gatepass_client::CreateToken) -> (String, String) {
+        let login = gatepass_client::Client::new(&self.url(), None)
+            .login(gatepass_server::bootstrap::DEMO_ADMIN_EMAIL, &self.admin_password)
+            .await
+            .unwrap();
+        let admin = gatepass_client::Client::new(&self.url(), Some(login.token.expose_secret()));
+        let issued = admin.create_token(&self.org_id, request).await.unwrap();
+        (issued.token.expose_secret().to_string(), issued.metadata.id)
+    }
+
+    /// The id of the demo project's environment `name`.
+    pub async fn environment_id(&self, name: &str) -> String {
+        let project = gatepass_core::id::ProjectId::parse(&self.project_id).unwrap();
+        let env = self.server.state.store.find_environment_by_name(project, name).await.unwrap().unwrap();
+        env.id.to_string()
+    }
+
     /// `GET /v1/token` with `token`: the API's answer status.
     pub async fn api_status_with(&self, token: &str) -> StatusCode {
         reqwest::Client::new().get(format!("{}/v1/token", self.url())).bearer_auth(token).send().await.unwrap().status()
@@ -109,6 +176,17 @@ impl Page {
 
     pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Whether the page says `text` (HTML-escaped as askama escapes it).
+    pub fn says(&self, text: &str) -> bool {
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#x27;");
+        self.body.contains(text) || self.body.contains(&escaped) || self.body.contains(&text.replace('\'', "&#39;"))
     }
 
     /// The plaintext shown in the one-time result view.

@@ -81,6 +81,23 @@ impl OrgStore for PgStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn delete_org(&self, id: OrgId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Revoked before they go, so no reader ever sees one of them active
+        // without its org; the cascade from `orgs` then removes the rows.
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE org_id = $2 AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM orgs WHERE id = $1").bind(id.as_str()).execute(&mut *tx).await.map_err(backend)?;
+        // The change log's triggers record each token's revocation and
+        // deletion, and wake every node at commit.
+        tx.commit().await.map_err(backend).map(|()| done.rows_affected() == 1)
+    }
 }
 
 #[async_trait]

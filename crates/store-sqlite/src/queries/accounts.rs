@@ -79,6 +79,22 @@ impl OrgStore for SqliteStore {
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn delete_org(&self, id: OrgId, now: OffsetDateTime) -> StoreResult<bool> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        // Revoked before they go, so no reader ever sees one of them active
+        // without its org; the cascade from `orgs` then removes the rows.
+        sqlx::query("UPDATE tokens SET revoked_at = ? WHERE org_id = ? AND revoked_at IS NULL")
+            .bind(to_millis(now))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM orgs WHERE id = ?").bind(id.as_str()).execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, instance_admin, created_at";

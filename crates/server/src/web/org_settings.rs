@@ -1,0 +1,129 @@
+//! The org console's **Settings**: the org's name, its plan and usage, the
+//! places the token policy and webhooks will take, and deleting the org
+//! (owners only, confirmed by typing its slug; every token of it is revoked).
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use gatepass_core::access::Area;
+use gatepass_core::scope::Scope;
+use serde::Deserialize;
+
+use super::console::{Console, Crumbs};
+use super::error::WebResult;
+use super::form::FormData;
+use super::layout::{render_with, DangerZone, Layout, ProjectNav};
+use crate::service::{orgs, ServiceError};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "org_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    nav: Option<ProjectNav>,
+    crumbs: Crumbs,
+    heading: &'static str,
+    settings_url: String,
+    slug: String,
+    name: String,
+    can_rename: bool,
+    plan: &'static str,
+    usage: String,
+    instance_admin: bool,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    danger: Option<DangerZone>,
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+#[derive(Default)]
+struct Extras {
+    notice: Option<&'static str>,
+    /// A refused rename, with what was typed.
+    rename: Option<(String, String)>,
+    /// A refused deletion.
+    delete_error: Option<String>,
+}
+
+async fn build(state: &AppState, console: Console, extras: Extras) -> WebResult<SettingsPage> {
+    let console = console.at("settings", "Settings");
+    let principal = console.web.caller().principal;
+    let org = &console.org;
+    let usage = orgs::usage(state, org).await?;
+    let danger = principal.may_delete_org(org.id).is_ok().then(|| DangerZone {
+        heading: "Delete organization",
+        consequences: format!(
+            "Deletes {} with its projects, environments, branch rules, deployments and members. \
+             Its {} active token{} stop working at once. The audit trail is kept. This cannot be undone.",
+            org.name,
+            usage.active_tokens,
+            if usage.active_tokens == 1 { "" } else { "s" }
+        ),
+        action: format!("/orgs/{}/delete", org.slug),
+        slug: org.slug.clone(),
+        button: "Delete organization",
+        error: extras.delete_error,
+    });
+    let (name, error) = match extras.rename {
+        Some((name, error)) => (name, Some(error)),
+        None => (org.name.clone(), None),
+    };
+    Ok(SettingsPage {
+        crumbs: console.crumbs(),
+        heading: "Settings",
+        settings_url: console.url("settings"),
+        slug: org.slug.clone(),
+        name,
+        can_rename: principal.authorize(Scope::Admin, org.id, Area::Org).is_ok(),
+        plan: org.plan.as_str(),
+        usage: usage.sentence(org.plan),
+        instance_admin: principal.is_instance_admin(),
+        notice: extras.notice,
+        error,
+        danger,
+        layout: console.layout,
+        nav: console.nav,
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    console: Console,
+    Query(query): Query<NoticeQuery>,
+) -> WebResult<Response> {
+    let notice = match query.notice.as_deref() {
+        Some("renamed") => Some("The organization was renamed."),
+        _ => None,
+    };
+    render_with(&build(&state, console, Extras { notice, ..Extras::default() }).await?, StatusCode::OK)
+}
+
+/// Renames the org (org admins); its slug and id stay.
+pub async fn rename(State(state): State<AppState>, console: Console, form: FormData) -> WebResult<Response> {
+    let name = form.get("name").to_string();
+    match orgs::update(&state, &console.web.caller(), &console.org, Some(&name), None).await {
+        Ok(org) => Ok(Redirect::to(&format!("/orgs/{}/settings?notice=renamed", org.slug)).into_response()),
+        Err(err @ ServiceError::Invalid(_)) => {
+            let page = build(&state, console, Extras { rename: Some((name, err.to_string())), ..Extras::default() });
+            render_with(&page.await?, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Deletes the org once its slug is typed (owners only).
+pub async fn delete(State(state): State<AppState>, console: Console, form: FormData) -> WebResult<Response> {
+    console.web.caller().principal.may_delete_org(console.org.id)?;
+    if form.get("confirm") != console.org.slug {
+        let error = format!("Type {} to confirm: nothing was deleted.", console.org.slug);
+        let page = build(&state, console, Extras { delete_error: Some(error), ..Extras::default() }).await?;
+        return render_with(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    orgs::delete(&state, &console.web.caller(), &console.org).await?;
+    Ok(Redirect::to("/projects?notice=org-deleted").into_response())
+}

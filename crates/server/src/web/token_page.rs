@@ -1,0 +1,416 @@
+//! The token table and its dialogs as one component, built for a
+//! [`PageScope`]: the org's Tokens page (every token, any level, filters by
+//! project and level) or a project's Settings > Deployment Tokens (that
+//! project's tokens). The scope decides which tokens, which reach field the
+//! form has, the labels and the URLs; the rest is the same code.
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use gatepass_core::access::Area;
+use gatepass_core::reach::{Reach, TokenLevel};
+use gatepass_core::scope::Scope;
+use gatepass_core::token::TokenStatus;
+use gatepass_store::{Environment, Project, TokenFilter, TokenRecord};
+use serde::Deserialize;
+
+use super::console::{Console, Crumbs, PageScope};
+use super::error::WebResult;
+use super::form::FormData;
+use super::layout::{Choice, Layout, ProjectNav, Stamp};
+use crate::service::{orgs, tokens, ServiceResult};
+use crate::state::AppState;
+
+/// What differs in words between the two pages.
+pub struct Labels {
+    pub heading: &'static str,
+    pub lead: String,
+    pub new_button: &'static str,
+    pub dialog_title: &'static str,
+    pub submit: &'static str,
+    /// The column and the form field of what a token reaches.
+    pub reach_column: &'static str,
+    pub reach_label: &'static str,
+    pub reach_field: &'static str,
+    pub empty: &'static str,
+}
+
+impl Labels {
+    fn of(console: &Console) -> Labels {
+        match console.scope {
+            PageScope::Org => Labels {
+                heading: "Tokens",
+                lead: format!(
+                    "Every token of {}: organization tokens reach every project, project and environment tokens less.",
+                    console.org.name
+                ),
+                new_button: "New Token",
+                dialog_title: "New token",
+                submit: "Create token",
+                reach_column: "Level",
+                reach_label: "Level",
+                reach_field: "target",
+                empty: "No tokens yet.",
+            },
+            PageScope::Project(_) => Labels {
+                heading: "Deployment Tokens",
+                lead: "Generate and revoke project tokens for external deployment automation.".into(),
+                new_button: "Generate deployment token",
+                dialog_title: "Generate deployment token",
+                submit: "Generate token",
+                reach_column: "Environment",
+                reach_label: "Environment",
+                reach_field: "environment",
+                empty: "No deployment tokens yet.",
+            },
+        }
+    }
+}
+
+/// What a token reaches, as its row shows it.
+pub struct ReachCell {
+    /// The level, on the org page (where tokens of every level meet).
+    pub level: Option<&'static str>,
+    pub target: String,
+}
+
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub preview: String,
+    pub scopes: Vec<&'static str>,
+    pub reach: ReachCell,
+    pub created_by: String,
+    pub created: Stamp,
+    pub last_used: Stamp,
+    pub expires: Stamp,
+    pub expired: bool,
+    pub revoked: bool,
+}
+
+/// Options of a select, under an `<optgroup>` when labelled.
+pub struct ChoiceGroup {
+    pub label: Option<String>,
+    pub choices: Vec<Choice>,
+}
+
+pub struct ScopeChoice {
+    pub value: &'static str,
+    pub help: &'static str,
+    pub checked: bool,
+}
+
+/// The token to confirm an action on.
+pub struct Confirm {
+    pub name: String,
+    pub preview: String,
+    pub action: String,
+}
+
+/// A freshly issued secret, shown once.
+pub struct Issued {
+    pub title: &'static str,
+    pub name: String,
+    pub token: String,
+    pub url: String,
+}
+
+/// Which tokens the table shows (`?project=…&level=…&revoked=1`).
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub project: String,
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub revoked: String,
+    pub notice: Option<String>,
+}
+
+impl ListQuery {
+    fn show_revoked(&self) -> bool {
+        !self.revoked.is_empty()
+    }
+}
+
+/// The filter bar: project and level on the org page, "Show revoked" on both.
+pub struct Filters {
+    pub projects: Vec<Choice>,
+    pub levels: Vec<Choice>,
+    pub show_revoked: bool,
+}
+
+/// What the generate form held, to show it again after an error.
+#[derive(Default)]
+pub struct GenerateForm {
+    pub name: String,
+    /// The reach field's value: an environment id (or "" for the whole
+    /// project) on a project's page; `org`, a project id or an environment
+    /// id on the org's page.
+    pub reach: String,
+    pub scopes: Vec<String>,
+    pub expires_in: String,
+}
+
+impl GenerateForm {
+    pub fn from_form(form: &FormData, console: &Console) -> Self {
+        GenerateForm {
+            name: form.get("name").to_string(),
+            reach: form.get(Labels::of(console).reach_field).to_string(),
+            scopes: form.all("scopes").map(str::to_string).collect(),
+            expires_in: form.get("expires_in").to_string(),
+        }
+    }
+}
+
+/// What is open over the table.
+pub enum Overlay {
+    None,
+    Generate(GenerateForm, Option<String>),
+    ConfirmDelete(Confirm),
+    ConfirmRotate(Confirm),
+    Result(Issued),
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+pub struct TokensPage {
+    pub layout: Layout,
+    pub nav: Option<ProjectNav>,
+    pub crumbs: Crumbs,
+    pub heading: &'static str,
+    pub labels: Labels,
+    pub tokens_url: String,
+    pub can_manage: bool,
+    pub salt_error: Option<String>,
+    pub notice: Option<&'static str>,
+    /// A failed action on the table (rotate), shown above it.
+    pub error: Option<String>,
+    pub usage: String,
+    pub filters: Filters,
+    pub rows: Vec<TokenRow>,
+    pub reach_choices: Vec<ChoiceGroup>,
+    pub scope_choices: Vec<ScopeChoice>,
+    pub expiry_choices: Vec<Choice>,
+    pub name: String,
+    pub generate_open: bool,
+    pub form_error: Option<String>,
+    pub confirm_delete: Option<Confirm>,
+    pub confirm_rotate: Option<Confirm>,
+    pub result: Option<Issued>,
+}
+
+const EXPIRY_CHOICES: [(&str, &str); 5] =
+    [("", "Never"), ("168h", "7 days"), ("720h", "30 days"), ("2160h", "90 days"), ("8760h", "1 year")];
+
+fn scope_help(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Deploy => "trigger deployments",
+        Scope::Read => "read projects, environments and deployments",
+        Scope::Delete => "archive deployments",
+        Scope::Admin => "manage tokens, environments and members",
+    }
+}
+
+/// The projects of the page's scope, each with its environments.
+async fn projects(state: &AppState, console: &Console) -> ServiceResult<Vec<(Project, Vec<Environment>)>> {
+    let projects = match &console.scope {
+        PageScope::Project(project) => vec![project.clone()],
+        PageScope::Org => crate::service::projects::list(state, &console.web.caller(), &console.org).await?,
+    };
+    let mut with_environments = Vec::new();
+    for project in projects {
+        let environments = state.store.list_environments(project.id).await?;
+        with_environments.push((project, environments));
+    }
+    Ok(with_environments)
+}
+
+fn reach_cell(scope: &PageScope, reach: Reach, projects: &[(Project, Vec<Environment>)]) -> ReachCell {
+    let project = |id| projects.iter().find(|(project, _)| project.id == id);
+    let project_name = |id| project(id).map(|(project, _)| project.name.clone()).unwrap_or_else(|| format!("{id}"));
+    let environment_name = |project_id, id| {
+        project(project_id)
+            .and_then(|(_, environments)| environments.iter().find(|env| env.id == id))
+            .map(|env| env.name.clone())
+            .unwrap_or_else(|| format!("{id}"))
+    };
+    match scope {
+        PageScope::Project(_) => ReachCell {
+            level: None,
+            target: match reach {
+                Reach::Org => "Whole organization".into(),
+                Reach::Project(_) => "Whole project".into(),
+                Reach::Environment(project, env) => environment_name(project, env),
+            },
+        },
+        PageScope::Org => ReachCell {
+            level: Some(reach.level().as_str()),
+            target: match reach {
+                Reach::Org => "Whole organization".into(),
+                Reach::Project(project) => project_name(project),
+                Reach::Environment(project, env) => {
+                    format!("{} / {}", project_name(project), environment_name(project, env))
+                }
+            },
+        },
+    }
+}
+
+fn row(
+    scope: &PageScope,
+    record: &TokenRecord,
+    projects: &[(Project, Vec<Environment>)],
+    now: time::OffsetDateTime,
+) -> TokenRow {
+    let status = tokens::status(record, now);
+    TokenRow {
+        id: record.id.to_string(),
+        name: record.name.clone(),
+        preview: record.preview.clone(),
+        scopes: record.scopes.iter().map(Scope::as_str).collect(),
+        reach: reach_cell(scope, record.reach, projects),
+        created_by: record.created_by.label.clone(),
+        created: Stamp::of(Some(record.created_at)),
+        last_used: Stamp::of(record.last_used_at),
+        expires: Stamp::of(record.expires_at),
+        expired: status == TokenStatus::Expired,
+        revoked: status == TokenStatus::Revoked,
+    }
+}
+
+fn filters(console: &Console, query: &ListQuery, projects: &[(Project, Vec<Environment>)]) -> Filters {
+    let (projects, levels) = match console.scope {
+        PageScope::Project(_) => (Vec::new(), Vec::new()),
+        PageScope::Org => {
+            let mut project_choices = vec![Choice::new("", "All projects", &query.project)];
+            project_choices.extend(
+                projects.iter().map(|(project, _)| Choice::new(project.id.to_string(), &project.name, &query.project)),
+            );
+            let mut levels = vec![Choice::new("", "All levels", &query.level)];
+            for (level, label) in [
+                (TokenLevel::Org, "Organization"),
+                (TokenLevel::Project, "Project"),
+                (TokenLevel::Environment, "Environment"),
+            ] {
+                levels.push(Choice::new(level.as_str(), label, &query.level));
+            }
+            (project_choices, levels)
+        }
+    };
+    Filters { projects, levels, show_revoked: query.show_revoked() }
+}
+
+fn reach_choices(scope: &PageScope, form: &GenerateForm, projects: &[(Project, Vec<Environment>)]) -> Vec<ChoiceGroup> {
+    let current = form.reach.as_str();
+    match scope {
+        PageScope::Project(_) => {
+            let mut choices = vec![Choice::new("", "Whole project (all environments)", current)];
+            for (_, environments) in projects {
+                choices.extend(environments.iter().map(|env| Choice::new(env.id.to_string(), &env.name, current)));
+            }
+            vec![ChoiceGroup { label: None, choices }]
+        }
+        PageScope::Org => {
+            let mut groups =
+                vec![ChoiceGroup { label: None, choices: vec![Choice::new("org", "Whole organization", current)] }];
+            for (project, environments) in projects {
+                let mut choices =
+                    vec![Choice::new(project.id.to_string(), format!("{} (whole project)", project.name), current)];
+                choices.extend(
+                    environments.iter().map(|env| {
+                        Choice::new(env.id.to_string(), format!("{} / {}", project.name, env.name), current)
+                    }),
+                );
+                groups.push(ChoiceGroup { label: Some(project.name.clone()), choices });
+            }
+            groups
+        }
+    }
+}
+
+/// The page with `overlay` open over the table.
+pub async fn build(state: &AppState, console: Console, query: &ListQuery, overlay: Overlay) -> WebResult<TokensPage> {
+    let now = state.clock.now();
+    let projects = projects(state, &console).await?;
+    let caller = console.web.caller();
+    let chosen_project = match &console.scope {
+        PageScope::Project(project) => Some(project.id),
+        PageScope::Org => projects.iter().map(|(project, _)| project.id).find(|id| id.as_str() == query.project),
+    };
+    let filter = TokenFilter { project: chosen_project, include_revoked: query.show_revoked() };
+    let level = TokenLevel::parse(&query.level);
+    let records = tokens::list(state, &caller, &console.org, filter).await?;
+    let rows = records
+        .iter()
+        .filter(|record| level.is_none_or(|level| record.reach.level() == level))
+        .map(|record| row(&console.scope, record, &projects, now))
+        .collect();
+    let area = match &console.scope {
+        PageScope::Org => Area::Org,
+        PageScope::Project(project) => Area::Project(project.id),
+    };
+    // Owners and admins manage every token of the org; members none.
+    let can_manage = console.web.may_admin(console.org.id, area);
+    let labels = Labels::of(&console);
+    let (form, generate_open, form_error, confirm_delete, confirm_rotate, result) = match overlay {
+        Overlay::None => (GenerateForm::default(), false, None, None, None, None),
+        Overlay::Generate(form, error) => (form, true, error, None, None, None),
+        Overlay::ConfirmDelete(confirm) => (GenerateForm::default(), false, None, Some(confirm), None, None),
+        Overlay::ConfirmRotate(confirm) => (GenerateForm::default(), false, None, None, Some(confirm), None),
+        Overlay::Result(issued) => (GenerateForm::default(), false, None, None, None, Some(issued)),
+    };
+    let scope_choices = Scope::ALL
+        .iter()
+        .map(|scope| ScopeChoice {
+            value: scope.as_str(),
+            help: scope_help(*scope),
+            checked: if form.scopes.is_empty() {
+                *scope == Scope::Deploy
+            } else {
+                form.scopes.iter().any(|s| s == scope.as_str())
+            },
+        })
+        .collect();
+    let expiry_choices =
+        EXPIRY_CHOICES.iter().map(|(value, label)| Choice::new(*value, *label, &form.expires_in)).collect();
+    Ok(TokensPage {
+        crumbs: console.crumbs(),
+        heading: labels.heading,
+        tokens_url: console.url("tokens"),
+        can_manage,
+        salt_error: state.verifier.salt().err().map(|err| err.to_string()),
+        notice: match query.notice.as_deref() {
+            Some("deleted") => {
+                Some("The token was revoked and deleted. Requests that use it now get 401 Unauthorized.")
+            }
+            _ => None,
+        },
+        error: None,
+        usage: orgs::usage(state, &console.org).await?.sentence(console.org.plan),
+        filters: filters(&console, query, &projects),
+        rows,
+        reach_choices: reach_choices(&console.scope, &form, &projects),
+        scope_choices,
+        expiry_choices,
+        name: form.name,
+        generate_open,
+        form_error,
+        confirm_delete,
+        confirm_rotate,
+        result,
+        labels,
+        layout: console.layout,
+        nav: console.nav,
+    })
+}
+
+pub fn respond(page: &TokensPage, status: StatusCode) -> WebResult<Response> {
+    let mut response = super::layout::render_with(page, status)?;
+    if page.result.is_some() {
+        // The one page that holds a plaintext: never kept by any cache or history.
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    Ok(response)
+}
