@@ -4,6 +4,7 @@
 
 mod caller;
 pub mod password;
+pub mod secret_scanning;
 pub mod session;
 
 pub use caller::{bearer, ClientIp};

@@ -32,6 +32,8 @@ pub enum AuditAction {
     TokenRotated,
     TokenRevoked,
     TokenDeleted,
+    TokenLeaked,
+    TokenReported,
     DeploymentCreated,
     DeploymentArchived,
 }
@@ -61,6 +63,8 @@ impl AuditAction {
             TokenRotated => "token.rotated",
             TokenRevoked => "token.revoked",
             TokenDeleted => "token.deleted",
+            TokenLeaked => "token.leaked",
+            TokenReported => "token.reported",
             DeploymentCreated => "deployment.created",
             DeploymentArchived => "deployment.archived",
         }

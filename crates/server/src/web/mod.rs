@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{project}/settings/audit-log"), get(project_pages::audit_log))
         .route(&format!("{project}/settings/tokens"), get(tokens::page).post(tokens::generate))
         .route(&format!("{project}/settings/tokens/new"), get(tokens::new_dialog))
+        .route(&format!("{project}/settings/tokens/{{token}}"), get(tokens::details))
         .route(&format!("{project}/settings/tokens/{{token}}/delete"), get(tokens::confirm_delete).post(tokens::delete))
         .route(&format!("{project}/settings/tokens/{{token}}/rotate"), get(tokens::confirm_rotate).post(tokens::rotate))
         .route("/assets/app.css", get(assets::css))

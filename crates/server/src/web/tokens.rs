@@ -50,6 +50,27 @@ pub struct TokenRow {
     pub last_used: Stamp,
     pub expires: Stamp,
     pub expired: bool,
+    /// "revoked (leaked)" and the like, for rows of revoked tokens.
+    pub revoked: Option<String>,
+}
+
+/// The badge of a revoked token: why it was revoked.
+fn revoked_badge(record: &TokenRecord) -> Option<String> {
+    record.revoked_at?;
+    Some(match record.revoked_reason {
+        Some(reason) => format!("revoked ({})", reason.as_str().replace('_', " ")),
+        None => "revoked".into(),
+    })
+}
+
+/// One token's details, with why it was revoked and where it leaked.
+pub struct Details {
+    pub name: String,
+    pub preview: String,
+    pub status: String,
+    pub revoked_at: Option<String>,
+    pub leak_url: Option<String>,
+    pub leak_source: Option<String>,
 }
 
 pub struct Choice {
@@ -106,6 +127,7 @@ enum Overlay {
     ConfirmDelete(Confirm),
     ConfirmRotate(Confirm),
     Result(Issued),
+    Details(Details),
 }
 
 #[derive(Template)]
@@ -130,6 +152,9 @@ struct TokensPage {
     confirm_delete: Option<Confirm>,
     confirm_rotate: Option<Confirm>,
     result: Option<Issued>,
+    details: Option<Details>,
+    /// Revoked tokens are listed too (`?all=1`).
+    show_revoked: bool,
 }
 
 const EXPIRY_CHOICES: [(&str, &str); 5] =
@@ -155,9 +180,19 @@ fn environment_label(reach: Reach, environments: &[Environment]) -> String {
 }
 
 async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: Overlay) -> WebResult<TokensPage> {
+    build_page_listing(state, web, ctx, overlay, false).await
+}
+
+async fn build_page_listing(
+    state: &AppState,
+    web: &WebUser,
+    ctx: ProjectCtx,
+    overlay: Overlay,
+    show_revoked: bool,
+) -> WebResult<TokensPage> {
     let now = state.clock.now();
     let environments = state.store.list_environments(ctx.project.id).await?;
-    let filter = TokenFilter { project: Some(ctx.project.id), include_revoked: false };
+    let filter = TokenFilter { project: Some(ctx.project.id), include_revoked: show_revoked };
     let records = tokens::list(state, &web.caller(), &ctx.org, filter).await?;
     let rows = records
         .iter()
@@ -172,6 +207,7 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
             last_used: stamp(record.last_used_at),
             expires: stamp(record.expires_at),
             expired: tokens::status(record, now) == TokenStatus::Expired,
+            revoked: revoked_badge(record),
         })
         .collect();
     let usage = orgs::usage(state, &ctx.org).await?;
@@ -193,6 +229,8 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
         confirm_delete: None,
         confirm_rotate: None,
         result: None,
+        details: None,
+        show_revoked,
         layout: ctx.layout,
         nav: ctx.nav,
     };
@@ -213,6 +251,10 @@ async fn build_page(state: &AppState, web: &WebUser, ctx: ProjectCtx, overlay: O
         }
         Overlay::Result(issued) => {
             page.result = Some(issued);
+            GenerateForm::default()
+        }
+        Overlay::Details(details) => {
+            page.details = Some(details);
             GenerateForm::default()
         }
     };
@@ -262,6 +304,12 @@ fn respond(page: &TokensPage, status: StatusCode) -> WebResult<Response> {
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+    /// `?all=1` lists revoked tokens too.
+    all: Option<String>,
+}
+
+fn shows_revoked(all: Option<&str>) -> bool {
+    matches!(all, Some("1" | "true" | "on"))
 }
 
 pub async fn page(
@@ -271,7 +319,7 @@ pub async fn page(
     Query(query): Query<NoticeQuery>,
 ) -> WebResult<Response> {
     let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Deployment Tokens").await?;
-    let mut page = build_page(&state, &web, ctx, Overlay::None).await?;
+    let mut page = build_page_listing(&state, &web, ctx, Overlay::None, shows_revoked(query.all.as_deref())).await?;
     page.notice = match query.notice.as_deref() {
         Some("deleted") => Some("The token was revoked and deleted. Requests that use it now get 401 Unauthorized."),
         _ => None,
@@ -383,6 +431,31 @@ fn confirm(ctx: &ProjectCtx, record: &TokenRecord, verb: &str) -> Confirm {
         preview: record.preview.clone(),
         action: format!("{}/{}/{verb}", ctx.tokens_url(), record.id),
     }
+}
+
+/// One token's details over the table (revoked ones included): why it was
+/// revoked and, for a leak, where it was found.
+pub async fn details(
+    State(state): State<AppState>,
+    web: WebUser,
+    Path((key, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let ctx = ProjectCtx::load(&state, &web, &key, "tokens", "Token details").await?;
+    let record = project_token(&state, &web, &ctx, &id).await?;
+    let status = match revoked_badge(&record) {
+        Some(badge) => badge,
+        None => tokens::status(&record, state.clock.now()).as_str().to_string(),
+    };
+    let details = Details {
+        name: record.name.clone(),
+        preview: record.preview.clone(),
+        status,
+        revoked_at: record.revoked_at.map(when),
+        leak_url: record.leak.as_ref().map(|site| site.url.clone()),
+        leak_source: record.leak.as_ref().map(|site| site.source.clone()),
+    };
+    let show_revoked = record.revoked_at.is_some();
+    respond(&build_page_listing(&state, &web, ctx, Overlay::Details(details), show_revoked).await?, StatusCode::OK)
 }
 
 pub async fn confirm_delete(
