@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gatepass_core::token::{SALT_ENV, SALT_FILE_ENV};
 use gatepass_server::bootstrap;
-use gatepass_server::config::{salt_from_env, salt_from_file};
+use gatepass_server::config::{salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL};
 use gatepass_server::{open_store, DatabaseConfig, RunningServer, ServerConfig};
 
 #[derive(Debug, Clone, Args)]
@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Seconds between batched last-used writes (at most 60).
     #[arg(long, env = "GATEPASS_LAST_USED_FLUSH_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub last_used_flush_secs: u64,
+    /// Where the keys that sign secret scanning alerts are published.
+    #[arg(long, env = "GATEPASS_SECRET_SCANNING_KEYS_URL", default_value = DEFAULT_SECRET_SCANNING_KEYS_URL)]
+    pub secret_scanning_keys_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +139,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.auth_failures_per_minute = args.auth_failures_per_minute;
     config.last_used_flush = std::time::Duration::from_secs(args.last_used_flush_secs);
+    config.secret_scanning_keys_url = args.secret_scanning_keys_url;
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;
