@@ -10,9 +10,12 @@ use gatepass_core::token::{PlainToken, TokenKind, TokenSalt};
 use gatepass_server::testing::{ScanningPartner, KEY_ID_HEADER, SIGNATURE_HEADER};
 
 async fn token(world: &World, name: &str) -> String {
+    issue(world, name).await.token.expose_secret().to_string()
+}
+
+async fn issue(world: &World, name: &str) -> gatepass_client::IssuedToken {
     let request = CreateToken { name: Some(name.into()), project: Some("web".into()), ..Default::default() };
-    let issued = world.admin.create_token(&world.org_id, &request).await.unwrap();
-    issued.token.expose_secret().to_string()
+    world.admin.create_token(&world.org_id, &request).await.unwrap()
 }
 
 async fn works(world: &World, token: &str) -> bool {
@@ -76,8 +79,8 @@ async fn list_says_why_each_token_was_revoked() {
     let salt = Ok(TokenSalt::new(&[7u8; 32]).unwrap());
     let world = World::start_with(salt, |config| config.secret_scanning_keys_url = keys_url).await;
     let cli = world.logged_in_cli().await;
-    let (leaked, reported, revoked) =
-        (token(&world, "Leaked").await, token(&world, "Reported").await, token(&world, "Revoked").await);
+    let (leaked, reported) = (token(&world, "Leaked").await, token(&world, "Reported").await);
+    let revoked = issue(&world, "Revoked").await.metadata.id;
     let _active = token(&world, "Active").await;
 
     let body = ScanningPartner::alert(&[(&leaked, "https://github.com/octo/app/blob/main/.env")]);
@@ -91,8 +94,7 @@ async fn list_says_why_each_token_was_revoked() {
         .unwrap();
     assert_eq!(alert.status(), 200);
     assert_eq!(world.cli().run_with_stdin(&["tokens", "report", "--url", &world.url], &reported).await.code, 0);
-    let id = world.admin.with_credential(&revoked).whoami_token().await.unwrap().id;
-    assert_eq!(cli.run(&["tokens", "revoke", &id, "--yes"]).await.code, 0);
+    assert_eq!(cli.run(&["tokens", "revoke", &revoked, "--yes"]).await.code, 0);
 
     let all = cli.run(&["tokens", "list", "--all"]).await;
 
