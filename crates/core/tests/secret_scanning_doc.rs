@@ -35,7 +35,7 @@ fn the_documented_pattern_finds_every_freshly_minted_token() {
     for _ in 0..500 {
         for kind in [TokenKind::Deploy, TokenKind::Org] {
             let token = minted(kind);
-            assert_eq!(found(&token), [token.clone()]);
+            assert_eq!(found(&token), [token.as_str()]);
             let in_a_log = format!("export GATEPASS_TOKEN={token}\nauthorization: Bearer \"{token}\".");
             assert_eq!(found(&in_a_log), [token.clone(), token.clone()], "{in_a_log}");
         }
@@ -64,7 +64,7 @@ fn with_the_checksum_a_match_with_a_bad_checksum_is_rejected() {
         let last = bytes.len() - 1;
         bytes[last] = if bytes[last] == b'0' { b'1' } else { b'0' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert_eq!(found(&tampered), [tampered.clone()], "the pattern alone cannot tell");
+        assert_eq!(found(&tampered), [tampered.as_str()], "the pattern alone cannot tell");
         assert_eq!(parse(&tampered).unwrap_err(), MalformedToken::BadChecksum, "the checksum does");
         assert!(parse(&token).is_ok());
     }

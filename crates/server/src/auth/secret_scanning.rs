@@ -143,7 +143,7 @@ impl ScanningKeys {
             None => Err(SignatureError::UnknownKey(quoted(key_id))),
             Some(published) if !published.current => Err(SignatureError::NotCurrent(quoted(key_id))),
             // A current key whose PEM we cannot read can verify nothing.
-            Some(published) => published.key.clone().ok_or_else(|| SignatureError::Mismatch(quoted(key_id))),
+            Some(published) => published.key.ok_or_else(|| SignatureError::Mismatch(quoted(key_id))),
         }
     }
 
