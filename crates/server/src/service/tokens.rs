@@ -186,6 +186,9 @@ pub async fn revoke_all(
     by: &Revoker,
     tokens: &[(&TokenRecord, Option<LeakSite>)],
 ) -> ServiceResult<Vec<TokenId>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
     let revocation = Revocation { at: state.clock.now(), reason: by.reason };
     let targets: Vec<TokenToRevoke> =
         tokens.iter().map(|(record, leak)| TokenToRevoke { id: record.id, leak: leak.clone() }).collect();
