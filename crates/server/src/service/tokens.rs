@@ -2,14 +2,13 @@
 //! authorization, audit and metrics each one needs. The API and the
 //! dashboard both come here.
 
+use std::net::IpAddr;
+
 use gatepass_core::expiry;
-use gatepass_core::id::TokenId;
+use gatepass_core::id::{OrgId, TokenId};
 use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::{Scope, Scopes};
-use std::net::IpAddr;
-
-use gatepass_core::id::OrgId;
 use gatepass_core::token::{PlainToken, RevokedReason, TokenStatus};
 use gatepass_store::{
     Actor, LeakSite, NewToken, Org, Revocation, Rotation, TokenChange, TokenFilter, TokenRecord, TokenToRevoke,

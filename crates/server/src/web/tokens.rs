@@ -70,6 +70,8 @@ pub struct Details {
     pub status: String,
     pub revoked_at: Option<String>,
     pub leak_url: Option<String>,
+    /// Whether `leak_url` is a web address, and so safe to link to.
+    pub leak_linkable: bool,
     pub leak_source: Option<String>,
 }
 
@@ -452,6 +454,10 @@ pub async fn details(
         status,
         revoked_at: record.revoked_at.map(when),
         leak_url: record.leak.as_ref().map(|site| site.url.clone()),
+        leak_linkable: record
+            .leak
+            .as_ref()
+            .is_some_and(|site| site.url.starts_with("https://") || site.url.starts_with("http://")),
         leak_source: record.leak.as_ref().map(|site| site.source.clone()),
     };
     let show_revoked = record.revoked_at.is_some();
