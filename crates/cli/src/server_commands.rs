@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gatepass_core::token::{SALT_ENV, SALT_FILE_ENV};
 use gatepass_server::bootstrap;
-use gatepass_server::config::{salt_from_env, salt_from_file};
+use gatepass_server::config::{salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL};
 use gatepass_server::{open_store, DatabaseConfig, RunningServer, ServerConfig};
 
 #[derive(Debug, Clone, Args)]
@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// node caches at most (about 1 KB each).
     #[arg(long, env = "GATEPASS_ANSWER_CACHE_TOKENS", default_value_t = gatepass_server::verify::answers::DEFAULT_CAPACITY)]
     pub answer_cache_tokens: usize,
+    /// Where the keys that sign secret scanning alerts are published.
+    #[arg(long, env = "GATEPASS_SECRET_SCANNING_KEYS_URL", default_value = DEFAULT_SECRET_SCANNING_KEYS_URL)]
+    pub secret_scanning_keys_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,6 +176,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.token_change_notifications = args.token_change_notifications;
     config.verify_cache =
         gatepass_server::verify::CacheSizes { verdicts: args.verify_cache_tokens, answers: args.answer_cache_tokens };
+    config.secret_scanning_keys_url = args.secret_scanning_keys_url;
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;

@@ -280,6 +280,12 @@ impl Client {
         self.get("/v1/token").await
     }
 
+    /// Reports tokens found in the open to the public revocation endpoint
+    /// (no credential needed): every live one is revoked.
+    pub async fn report_tokens(&self, tokens: &[String]) -> ClientResult<Received> {
+        self.post("/v1/tokens/revoke", &serde_json::json!({ "tokens": tokens })).await
+    }
+
     pub async fn introspect(&self, token: &str) -> ClientResult<serde_json::Value> {
         self.post("/v1/introspect", &serde_json::json!({ "token": token })).await
     }

@@ -135,7 +135,25 @@ pub struct Token {
     pub rotated_at: Option<String>,
     pub previous_secret_valid_until: Option<String>,
     pub revoked_at: Option<String>,
+    /// `user`, `leaked`, `reported`, `parent_revoked` or `policy`; `None` while not revoked.
+    #[serde(default)]
+    pub revoked_reason: Option<String>,
+    /// Where a secret scanner found it, when a leak revoked it.
+    #[serde(default)]
+    pub leak: Option<Leak>,
     pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Leak {
+    pub url: String,
+    pub source: String,
+}
+
+/// The answer of the public revocation endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Received {
+    pub received: usize,
 }
 
 /// A create or rotate answer: the metadata and the plaintext, once.

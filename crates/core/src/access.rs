@@ -4,6 +4,7 @@ use crate::id::{EnvironmentId, OrgId, ProjectId, TokenId, UserId};
 use crate::reach::Reach;
 use crate::role::Role;
 use crate::scope::{Scope, Scopes};
+use crate::token::{TokenDigest, TokenSecrets};
 
 /// Who is calling.
 #[derive(Debug, Clone)]
@@ -66,6 +67,27 @@ pub enum Denied {
     NotAnOrgAdmin,
     #[error("only an owner of the organization may do this")]
     OwnersOnly,
+    #[error("this secret no longer opens the token: a rotation retired it")]
+    RetiredSecret,
+}
+
+/// Whether the secret `found` in the open (by a secret scanner, or by whoever
+/// reports it) lets its finder revoke the token whose `secrets` it matched.
+///
+/// Holding a secret says nothing about who the finder is, so it grants this
+/// one thing, which harms nobody, and nothing else: no principal, no view of
+/// the token. And only a secret that still opens the token counts: one that
+/// a rotation retired is dead already, and must not kill the new secret.
+pub fn may_revoke_with_found_secret(
+    secrets: TokenSecrets<'_>,
+    found: &TokenDigest,
+    now: time::OffsetDateTime,
+) -> Result<(), Denied> {
+    if secrets.opens(found, now) {
+        Ok(())
+    } else {
+        Err(Denied::RetiredSecret)
+    }
 }
 
 impl Principal {
@@ -376,6 +398,19 @@ mod tests {
         assert!(user(org, Role::Member).may_introspect().is_err());
         assert!(user(org, Role::Admin).may_introspect_token_of(org));
         assert!(!user(org, Role::Admin).may_introspect_token_of(OrgId::generate()));
+    }
+
+    #[test]
+    fn a_found_secret_revokes_its_token_only_while_it_opens_it() {
+        let now = time::macros::datetime!(2026-11-30 12:00 UTC);
+        let (current, previous) = (TokenDigest::from_bytes([1; 32]), TokenDigest::from_bytes([2; 32]));
+        let in_grace = TokenSecrets { current: &current, previous: Some((&previous, now + time::Duration::HOUR)) };
+        assert!(may_revoke_with_found_secret(in_grace, &current, now).is_ok());
+        assert!(may_revoke_with_found_secret(in_grace, &previous, now).is_ok(), "the old secret still works");
+        let after_grace = TokenSecrets { current: &current, previous: Some((&previous, now)) };
+        assert_eq!(may_revoke_with_found_secret(after_grace, &previous, now), Err(Denied::RetiredSecret));
+        let unrelated = TokenDigest::from_bytes([3; 32]);
+        assert_eq!(may_revoke_with_found_secret(after_grace, &unrelated, now), Err(Denied::RetiredSecret));
     }
 
     #[test]

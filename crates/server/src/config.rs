@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use gatepass_core::token::{SaltError, TokenSalt, SALT_ENV, SALT_FILE_ENV};
 
+/// Where GitHub publishes the keys that sign its secret scanning alerts.
+pub const DEFAULT_SECRET_SCANNING_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
+
 /// Where the data lives.
 #[derive(Debug, Clone)]
 pub enum DatabaseConfig {
@@ -48,6 +51,9 @@ pub struct ServerConfig {
     /// How often this node looks for deploy hook deliveries that a stopped
     /// node left pending (see [`crate::hooks::HookSender::resume_stale`]).
     pub hook_sweep_interval: std::time::Duration,
+    /// The keys document that signs secret scanning alerts
+    /// (`POST /v1/secret-scanning/github`).
+    pub secret_scanning_keys_url: String,
 }
 
 impl ServerConfig {
@@ -68,6 +74,7 @@ impl ServerConfig {
             hook_retry_base: std::time::Duration::from_secs(1),
             hook_attempts: 5,
             hook_sweep_interval: std::time::Duration::from_secs(30),
+            secret_scanning_keys_url: DEFAULT_SECRET_SCANNING_KEYS_URL.to_string(),
         }
     }
 }

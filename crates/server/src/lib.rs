@@ -24,6 +24,8 @@ pub mod salt;
 pub mod server;
 pub mod service;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod verify;
 pub mod views;
 pub mod web;

@@ -40,7 +40,15 @@ impl ServiceError {
                 (StatusCode::SERVICE_UNAVAILABLE, "token-salt-not-configured", "Token salt not configured")
             }
             RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            PayloadTooLarge | TooManyItems { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large")
+            }
+            SignatureRejected(_) => (StatusCode::UNAUTHORIZED, "signature-rejected", "Signature rejected"),
+            SigningKeysUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "secret-scanning-keys-unavailable",
+                "Secret scanning keys unavailable",
+            ),
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }

@@ -147,10 +147,15 @@ const LOGIN_FAILURES_FORGOTTEN_AFTER_SECS: i64 = 60 * 60;
 
 #[derive(Debug, Clone, Copy)]
 struct AccountFailures {
+    /// Unix milliseconds (a lock of 1 s must not end at the next second's turn).
     last_failure: i64,
     failures: u32,
-    /// Logins wait until `last_failure + lock_secs`.
+    /// Logins wait until `last_failure + lock_secs` seconds.
     lock_secs: u32,
+}
+
+fn unix_millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Failed password logins per account (by the email as typed, normalized),
@@ -184,10 +189,11 @@ impl LoginThrottle {
         let Some(account) = self.accounts.get(&self.key(email)) else {
             return Ok(());
         };
-        let locked_until = account.last_failure + i64::from(account.lock_secs);
-        let now = now.unix_timestamp();
+        let locked_until = account.last_failure + i64::from(account.lock_secs) * 1000;
+        let now = unix_millis(now);
         if now < locked_until {
-            Err((locked_until - now) as u64)
+            // Whole seconds for Retry-After, rounded up.
+            Err(((locked_until - now) as u64).div_ceil(1000))
         } else {
             Ok(())
         }
@@ -197,9 +203,9 @@ impl LoginThrottle {
     /// throttled for a window that doubles with each further failure, up to
     /// 15 minutes.
     pub fn record_failure(&self, email: &str, now: OffsetDateTime) {
-        let now = now.unix_timestamp();
+        let now = unix_millis(now);
         let count = |account: &mut AccountFailures| {
-            if now - account.last_failure >= LOGIN_FAILURES_FORGOTTEN_AFTER_SECS {
+            if now - account.last_failure >= LOGIN_FAILURES_FORGOTTEN_AFTER_SECS * 1000 {
                 *account = AccountFailures { last_failure: now, failures: 0, lock_secs: 0 };
             }
             account.failures = account.failures.saturating_add(1);

@@ -11,6 +11,7 @@ use gatepass_store_sqlite::SqliteStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::secret_scanning::ScanningKeys;
 use crate::clock::Clock;
 use crate::config::{DatabaseConfig, ServerConfig};
 use crate::last_used::{spawn_flusher, LastUsed};
@@ -118,6 +119,7 @@ impl RunningServer {
             last_used,
             salt_status,
             labels: Default::default(),
+            scanning_keys: ScanningKeys::new(&config.secret_scanning_keys_url),
             store,
             config,
         });

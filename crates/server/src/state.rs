@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use gatepass_store::Store;
 
+use crate::auth::secret_scanning::ScanningKeys;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::last_used::LastUsed;
@@ -33,6 +34,8 @@ pub struct Shared {
     pub hooks: HookSender,
     pub salt_status: SaltStatus,
     pub labels: LabelCache,
+    /// The keys that sign secret scanning alerts, fetched when first needed.
+    pub scanning_keys: ScanningKeys,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 //! events its hooks deliver. Never a plaintext token, digest, password hash
 //! or hook secret, except the one-time fields named so.
 
+use gatepass_core::token::RevokedReason;
 use gatepass_store::*;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -193,8 +194,50 @@ pub struct TokenView {
     pub previous_secret_valid_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub revoked_at: Option<OffsetDateTime>,
+    /// Why it was revoked; `null` while it is not.
+    pub revoked_reason: Option<RevokedReasonView>,
+    /// Where a secret scanner found it, when a leak revoked it.
+    pub leak: Option<LeakView>,
     /// `active`, `expired` or `revoked`.
     pub status: String,
+}
+
+/// Why a token was revoked.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevokedReasonView {
+    /// Someone who manages it revoked it (or deleted what it reaches).
+    User,
+    /// A secret scanner found it in public.
+    Leaked,
+    /// Someone who found it reported it to `POST /v1/tokens/revoke`.
+    Reported,
+    /// The token it was made from was revoked.
+    ParentRevoked,
+    /// An org policy ended it.
+    Policy,
+}
+
+impl From<RevokedReason> for RevokedReasonView {
+    fn from(reason: RevokedReason) -> Self {
+        match reason {
+            RevokedReason::User => RevokedReasonView::User,
+            RevokedReason::Leaked => RevokedReasonView::Leaked,
+            RevokedReason::Reported => RevokedReasonView::Reported,
+            RevokedReason::ParentRevoked => RevokedReasonView::ParentRevoked,
+            RevokedReason::Policy => RevokedReasonView::Policy,
+        }
+    }
+}
+
+/// Where a leaked token was found, as the scanner's alert said.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeakView {
+    #[schema(example = "https://github.com/acme/app/blob/4f1c2e/.env")]
+    pub url: String,
+    /// `content`, `commit`, `pull_request_description`…
+    #[schema(example = "content")]
+    pub source: String,
 }
 
 impl TokenView {
@@ -216,6 +259,8 @@ impl TokenView {
             rotated_at: record.rotated_at,
             previous_secret_valid_until: record.previous_valid_until.filter(|until| *until > now),
             revoked_at: record.revoked_at,
+            revoked_reason: record.revoked_reason.map(Into::into),
+            leak: record.leak.as_ref().map(|site| LeakView { url: site.url.clone(), source: site.source.clone() }),
             status: crate::service::tokens::status(record, now).as_str().into(),
         }
     }

@@ -7,7 +7,7 @@ use gatepass_core::plan::Plan;
 use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
-use gatepass_core::token::TokenDigest;
+use gatepass_core::token::{RevokedReason, TokenDigest};
 use gatepass_store::*;
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -221,6 +221,30 @@ pub struct TokenRow {
     pub last_used_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub leak_url: Option<String>,
+    pub leak_source: Option<String>,
+}
+
+/// The leak URL and source stored for a revoked token (none unless it leaked).
+pub fn leak_columns(token: &TokenToRevoke) -> (Option<&str>, Option<&str>) {
+    match &token.leak {
+        Some(site) => (Some(site.url.as_str()), Some(site.source.as_str())),
+        None => (None, None),
+    }
+}
+
+/// Why a revoked row was revoked. A row revoked by a writer that predates
+/// reasons (a node of an older version during a rolling upgrade) has none,
+/// and was revoked by a user: nothing else revoked tokens then.
+fn revoked_reason(revoked_at: Option<i64>, reason: Option<&str>) -> StoreResult<Option<RevokedReason>> {
+    match (revoked_at, reason) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Ok(Some(RevokedReason::User)),
+        (Some(_), Some(text)) => {
+            RevokedReason::parse(text).map(Some).ok_or_else(|| corrupt(format!("unknown revocation reason {text:?}")))
+        }
+    }
 }
 
 impl TryFrom<TokenRow> for TokenRecord {
@@ -251,6 +275,8 @@ impl TryFrom<TokenRow> for TokenRecord {
             last_used_at: row.last_used_at.map(from_millis),
             expires_at: row.expires_at.map(from_millis),
             revoked_at: row.revoked_at.map(from_millis),
+            revoked_reason: revoked_reason(row.revoked_at, row.revoked_reason.as_deref())?,
+            leak: row.leak_url.map(|url| LeakSite { url, source: row.leak_source.unwrap_or_default() }),
         })
     }
 }

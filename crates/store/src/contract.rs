@@ -9,7 +9,7 @@ use gatepass_core::plan::Plan;
 use gatepass_core::reach::Reach;
 use gatepass_core::role::Role;
 use gatepass_core::scope::{Scope, Scopes};
-use gatepass_core::token::{PlainToken, TokenDigest, TokenKind, TokenSalt, TokenStatus};
+use gatepass_core::token::{PlainToken, RevokedReason, TokenDigest, TokenKind, TokenSalt, TokenStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::*;
@@ -55,6 +55,8 @@ macro_rules! store_contract_tests {
             token_changes_are_logged_in_sequence_with_every_digest_a_node_may_have_cached,
             revoking_a_projects_tokens_logs_each_of_them,
             old_token_changes_are_pruned_and_the_head_stays,
+            revoking_many_tokens_records_why_and_where_a_leak_was_found,
+            every_token_revoked_at_once_reaches_the_change_log,
             ping_answers,
         );
     };
@@ -387,6 +389,7 @@ pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
     assert_eq!(store.find_project(web.id).await.unwrap(), None);
     let record = store.find_token(token.id).await.unwrap().unwrap();
     assert_eq!(TokenStatus::at(record.revoked_at, record.expires_at, now()), TokenStatus::Revoked);
+    assert_eq!(record.revoked_reason, Some(RevokedReason::User));
 }
 
 pub async fn deleting_an_org_takes_everything_in_it_and_nothing_else(store: SharedStore) {
@@ -875,6 +878,64 @@ pub async fn old_token_changes_are_pruned_and_the_head_stays(store: SharedStore)
     store.insert_token(&another).await.unwrap();
     store.revoke_token(another.id, now()).await.unwrap();
     assert_eq!(changes_after(&store, head).await[0].seq, head + 1);
+}
+
+pub async fn revoking_many_tokens_records_why_and_where_a_leak_was_found(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Team).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let (token, _) = new_token(&org, Reach::Org, now());
+        store.insert_token(&token).await.unwrap();
+        ids.push(token.id);
+    }
+    let first = now();
+    assert!(store.revoke_token(ids[0], first).await.unwrap());
+    let by_user = store.find_token(ids[0]).await.unwrap().unwrap();
+    assert_eq!((by_user.revoked_reason, by_user.leak.as_ref()), (Some(RevokedReason::User), None));
+
+    let site =
+        |path: &str| LeakSite { url: format!("https://github.com/acme/app/blob/abc/{path}"), source: "content".into() };
+    let found = |id: TokenId, path: &str| TokenToRevoke { id, leak: Some(site(path)) };
+    let leak = Revocation { at: first + Duration::seconds(5), reason: RevokedReason::Leaked };
+    let given = [found(ids[0], "a"), found(ids[1], ".env"), found(TokenId::generate(), "b"), found(ids[2], "ci.yml")];
+    let revoked = store.revoke_tokens(&given, leak).await.unwrap();
+    assert_eq!(revoked, [ids[1], ids[2]], "only live tokens are revoked, unknown ids are skipped");
+
+    let leaked = store.find_token(ids[1]).await.unwrap().unwrap();
+    assert_eq!(leaked.revoked_at, Some(leak.at));
+    assert_eq!(leaked.revoked_reason, Some(RevokedReason::Leaked));
+    assert_eq!(leaked.leak, Some(site(".env")));
+    assert_eq!(store.find_token(ids[2]).await.unwrap().unwrap().leak, Some(site("ci.yml")), "each where it was found");
+    let first_reason = store.find_token(ids[0]).await.unwrap().unwrap();
+    assert_eq!((first_reason.revoked_at, first_reason.revoked_reason), (Some(first), Some(RevokedReason::User)));
+    assert_eq!(first_reason.leak, None, "a token revoked before keeps its first reason");
+    assert!(store.revoke_token(ids[1], now()).await.unwrap());
+    assert_eq!(store.find_token(ids[1]).await.unwrap().unwrap().revoked_reason, Some(RevokedReason::Leaked));
+
+    let reported = Revocation { at: now(), reason: RevokedReason::Reported };
+    assert_eq!(store.revoke_tokens(&[TokenToRevoke { id: ids[3], leak: None }], reported).await.unwrap(), [ids[3]]);
+    let record = store.find_token(ids[3]).await.unwrap().unwrap();
+    assert_eq!((record.revoked_reason, record.leak), (Some(RevokedReason::Reported), None));
+    assert!(store.revoke_tokens(&[], reported).await.unwrap().is_empty());
+    let live = store.list_tokens(org.id, TokenFilter::default()).await.unwrap();
+    assert!(live.is_empty(), "{live:?}");
+}
+
+pub async fn every_token_revoked_at_once_reaches_the_change_log(store: SharedStore) {
+    let start = store.token_change_head().await.unwrap();
+    let (acme, _) = org(&store, "acme", Plan::Team).await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let (token, _) = new_token(&acme, Reach::Org, now());
+        store.insert_token(&token).await.unwrap();
+        ids.insert(token.id);
+    }
+    let all: Vec<TokenToRevoke> = ids.iter().map(|&id| TokenToRevoke { id, leak: None }).collect();
+    let leak = Revocation { at: now(), reason: RevokedReason::Leaked };
+    assert_eq!(store.revoke_tokens(&all, leak).await.unwrap().len(), 3);
+    let logged: std::collections::HashSet<TokenId> =
+        changes_after(&store, start).await.into_iter().map(|change| change.token_id).collect();
+    assert_eq!(logged, ids);
 }
 
 pub async fn ping_answers(store: SharedStore) {

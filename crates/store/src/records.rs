@@ -7,7 +7,7 @@ use gatepass_core::plan::Plan;
 use gatepass_core::reach::Reach;
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
-use gatepass_core::token::TokenDigest;
+use gatepass_core::token::{RevokedReason, TokenDigest};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -148,6 +148,10 @@ pub struct TokenRecord {
     pub last_used_at: Option<OffsetDateTime>,
     pub expires_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
+    /// Why it was revoked; set exactly when `revoked_at` is.
+    pub revoked_reason: Option<RevokedReason>,
+    /// Where it was found, when a secret scanner's alert revoked it.
+    pub leak: Option<LeakSite>,
 }
 
 impl TokenRecord {
@@ -179,8 +183,33 @@ impl From<NewToken> for TokenRecord {
             last_used_at: None,
             expires_at: new.expires_at,
             revoked_at: None,
+            revoked_reason: None,
+            leak: None,
         }
     }
+}
+
+/// Where a secret scanner found a token: what its alert said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeakSite {
+    /// The public URL of the finding (a file, commit, issue comment…).
+    pub url: String,
+    /// What kind of place it was, in the scanner's words (`content`, `commit`…).
+    pub source: String,
+}
+
+/// A revocation of one or more tokens at once: when, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub at: OffsetDateTime,
+    pub reason: RevokedReason,
+}
+
+/// One token of a [`Revocation`], with where it was found when it leaked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenToRevoke {
+    pub id: TokenId,
+    pub leak: Option<LeakSite>,
 }
 
 /// Which tokens a listing shows.

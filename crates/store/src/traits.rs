@@ -107,8 +107,15 @@ pub trait TokenStore {
     async fn count_tokens(&self) -> StoreResult<u64>;
     /// Replaces the secret of an unrevoked token; returns whether it did.
     async fn rotate_token(&self, id: TokenId, rotation: &Rotation) -> StoreResult<bool>;
-    /// Revokes the token (idempotent); returns whether it exists.
+    /// Revokes the token for its user (reason `user`; idempotent); returns
+    /// whether it exists.
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool>;
+    /// Revokes every one of `tokens` that is not revoked yet, all at once (one
+    /// transaction, announced on the change feed at its commit), recording
+    /// the reason and where each leaked token was found. Returns the ids it
+    /// revoked; tokens revoked before keep their first reason, unknown ids
+    /// are skipped.
+    async fn revoke_tokens(&self, tokens: &[TokenToRevoke], revocation: Revocation) -> StoreResult<Vec<TokenId>>;
     /// Removes the record of a token, revoked or not.
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool>;
     /// Saves coalesced last-use times, never moving one backwards.

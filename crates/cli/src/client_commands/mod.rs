@@ -76,6 +76,15 @@ impl GlobalArgs {
         non_empty(&self.url).or_else(|| login.map(|c| c.url.clone()))
     }
 
+    /// Connects without a credential, for the public endpoints.
+    pub fn connect_anonymously(&self) -> anyhow::Result<Ctx> {
+        let login = config_file::load()?;
+        let url = self.server_url(login.as_ref()).ok_or_else(|| {
+            exit::usage("no gatepass server: pass --url, set GATEPASS_URL, or run `gatepass login --url URL`")
+        })?;
+        Ok(Ctx { client: Client::new(&url, None), kind: CredentialKind::Token, json: self.json })
+    }
+
     /// Connects with the credential the precedence rules pick.
     pub fn connect(&self) -> anyhow::Result<Ctx> {
         let login = config_file::load()?;

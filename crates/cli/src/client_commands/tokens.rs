@@ -38,6 +38,18 @@ pub enum TokensCommand {
     /// Revoke tokens and delete their records (audit events remain).
     #[command(after_help = "Example:\n  gatepass tokens delete tok_4fG7hJ2kL9mN3pQ5rS8t --yes")]
     Delete(RemoveArgs),
+    /// Report leaked tokens (one per line, from FILE or stdin): every live one
+    /// is revoked at once. Needs no login, only the server URL.
+    #[command(
+        after_help = "Examples:\n  grep -oE 'gp[do]_[A-Za-z0-9]{36}' build.log | gatepass tokens report --url https://gatepass.example.com\n  gatepass tokens report found-tokens.txt"
+    )]
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A file with one token per line; stdin when left out (or `-`).
+    pub file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +164,9 @@ pub struct RemoveArgs {
 }
 
 pub async fn run(global: &GlobalArgs, command: TokensCommand) -> anyhow::Result<()> {
+    if let TokensCommand::Report(args) = command {
+        return report(&global.connect_anonymously()?, args).await;
+    }
     let ctx = global.connect()?;
     match command {
         TokensCommand::Create(CreateCommand::Deploy(args)) => {
@@ -180,7 +195,33 @@ pub async fn run(global: &GlobalArgs, command: TokensCommand) -> anyhow::Result<
         }
         TokensCommand::Revoke(args) => remove(&ctx, args, false).await,
         TokensCommand::Delete(args) => remove(&ctx, args, true).await,
+        TokensCommand::Report(_) => unreachable!("handled before connecting"),
     }
+}
+
+/// The most tokens one request to the public revocation endpoint carries.
+const REPORT_BATCH: usize = 100;
+
+async fn report(ctx: &Ctx, args: ReportArgs) -> anyhow::Result<()> {
+    let text = match args.file.as_deref().filter(|path| path.as_os_str() != "-") {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|err| crate::exit::usage(format!("cannot read {}: {err}", path.display())))?,
+        None => std::io::read_to_string(std::io::stdin())?,
+    };
+    let tokens: Vec<String> = text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
+    if tokens.is_empty() {
+        return Err(crate::exit::usage("no tokens to report: give one per line, in a file or on stdin"));
+    }
+    let mut received = 0;
+    for batch in tokens.chunks(REPORT_BATCH) {
+        received += ctx.client.report_tokens(batch).await?.received;
+    }
+    if ctx.json {
+        return output::print_json(&serde_json::json!({ "received": received }));
+    }
+    let noun = if received == 1 { "token" } else { "tokens" };
+    println!("{} Reported {received} {noun}: any live one among them is revoked now.", output::check());
+    Ok(())
 }
 
 fn settings_request(settings: &TokenSettings) -> CreateToken {
@@ -261,10 +302,18 @@ pub fn token_table(tokens: &[Token]) -> Table {
             token.created_by.label.clone(),
             output::when_or(token.last_used_at.as_deref(), "never"),
             output::when_or(token.expires_at.as_deref(), "never"),
-            token.status.clone(),
+            status(token),
         ]);
     }
     table
+}
+
+/// `revoked (leaked)` and the like: the status, with why a token was revoked.
+fn status(token: &Token) -> String {
+    match &token.revoked_reason {
+        Some(reason) if token.status == "revoked" => format!("revoked ({})", reason.replace('_', " ")),
+        _ => token.status.clone(),
+    }
 }
 
 async fn remove(ctx: &Ctx, args: RemoveArgs, purge: bool) -> anyhow::Result<()> {

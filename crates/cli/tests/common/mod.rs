@@ -33,12 +33,17 @@ impl World {
     }
 
     pub async fn start_with_salt(salt: Result<TokenSalt, SaltError>) -> World {
+        Self::start_with(salt, |_| {}).await
+    }
+
+    pub async fn start_with(salt: Result<TokenSalt, SaltError>, adjust: impl FnOnce(&mut ServerConfig)) -> World {
         let data = tempfile::tempdir().unwrap();
-        let config = ServerConfig::new(
+        let mut config = ServerConfig::new(
             "127.0.0.1:0".parse().unwrap(),
             DatabaseConfig::SqliteDir(data.path().to_path_buf()),
             salt,
         );
+        adjust(&mut config);
         let server = RunningServer::start(config).await.unwrap();
         gatepass_server::bootstrap::create_admin(server.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD)
             .await

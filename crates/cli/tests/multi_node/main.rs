@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use gatepass_client::{Client, CreateToken, Environment, Org, Project};
 use gatepass_core::id::TokenId;
+use gatepass_server::testing::{ScanningPartner, KEY_ID_HEADER, SIGNATURE_HEADER};
 use gatepass_store::TokenStore;
 use gatepass_store_postgres::PgStore;
 use nodes::{eventually, Cluster, Node};
@@ -114,6 +115,20 @@ async fn refused_within_the_bound(node: &Node, token: &str, revoked: Instant, re
     }
 }
 
+/// Asks node B with `token` until it refuses it with 401; fails past the bound.
+async fn b_refuses_within_the_bound(on_b: &Client, since: Instant) {
+    loop {
+        let asked = Instant::now();
+        assert!(asked - since <= REVOCATION_BOUND, "node B still accepted the token {REVOCATION_BOUND:?} later");
+        match on_b.whoami_token().await {
+            Err(err) if err.status() == Some(401) => return,
+            Ok(_) => {}
+            Err(err) => panic!("node B answered neither 200 nor 401: {err}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_revocation_reaches_a_node_that_hears_no_notifications_within_a_second() {
     let Some(cluster) = Cluster::create().await else { return };
@@ -171,6 +186,42 @@ async fn a_node_cut_off_from_the_database_stops_trusting_its_cache_within_a_seco
         b.client(Some(token)).whoami_token().await.err().and_then(|err| err.status()) == Some(401)
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_token_leaked_to_node_a_is_refused_by_node_b_within_a_second() {
+    let Some(cluster) = Cluster::create().await else { return };
+    let partner = ScanningPartner::start("key-1").await;
+    let keys_url = partner.keys_url();
+    let (a, b) = two_nodes(&cluster, &["--secret-scanning-keys-url", &keys_url]).await;
+    let admin = a.client(Some(&a.login().await));
+    let fixture = org_on(&admin, "free").await;
+    let leaked = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "leaked")).await.unwrap();
+    let reported = admin.create_token(&fixture.org.id, &deploy_token(&fixture, "reported")).await.unwrap();
+    let on_b = |token: &gatepass_client::IssuedToken| b.client(Some(token.token.expose_secret()));
+    // Node B has seen both work, so a node that caches has them cached.
+    on_b(&leaked).whoami_token().await.unwrap();
+    on_b(&reported).whoami_token().await.unwrap();
+
+    let body = ScanningPartner::alert(&[(leaked.token.expose_secret(), "https://github.com/octo/app/blob/main/.env")]);
+    let alert = reqwest::Client::new()
+        .post(format!("{}/v1/secret-scanning/github", a.url))
+        .header(KEY_ID_HEADER, "key-1")
+        .header(SIGNATURE_HEADER, partner.sign("key-1", &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let answered = Instant::now();
+    assert_eq!(alert.status(), 200);
+    b_refuses_within_the_bound(&on_b(&leaked), answered).await;
+    let record = admin.get_token(&fixture.org.id, &leaked.metadata.id).await.unwrap();
+    assert_eq!(record.revoked_reason.as_deref(), Some("leaked"));
+
+    let report = a.client(None).report_tokens(&[reported.token.expose_secret().to_string()]).await.unwrap();
+    let answered = Instant::now();
+    assert_eq!(report.received, 1);
+    b_refuses_within_the_bound(&on_b(&reported), answered).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,4 +7,4 @@ mod status;
 
 pub use digest::{SaltError, TokenDigest, TokenSalt, SALT_ENV, SALT_FILE_ENV, SALT_MIN_LEN};
 pub use format::{parse, MalformedToken, ParsedToken, PlainToken, TokenKind, SESSION_PREFIX, TOKEN_LEN};
-pub use status::{TokenSecrets, TokenStatus};
+pub use status::{RevokedReason, TokenSecrets, TokenStatus};

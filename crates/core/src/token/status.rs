@@ -35,6 +35,46 @@ impl TokenStatus {
     }
 }
 
+/// Why a token was revoked. Stored by name, answered by name as the API's
+/// `revoked_reason`, shown in lists: keep the names stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevokedReason {
+    /// Someone who manages the token revoked it (or deleted what it reaches).
+    User,
+    /// A secret scanner found it in public (GitHub secret scanning).
+    Leaked,
+    /// Someone who found it sent it to the public revocation endpoint.
+    Reported,
+    /// The token it was attenuated from was revoked.
+    ParentRevoked,
+    /// An org policy ended it.
+    Policy,
+}
+
+impl RevokedReason {
+    pub const ALL: [RevokedReason; 5] = [
+        RevokedReason::User,
+        RevokedReason::Leaked,
+        RevokedReason::Reported,
+        RevokedReason::ParentRevoked,
+        RevokedReason::Policy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokedReason::User => "user",
+            RevokedReason::Leaked => "leaked",
+            RevokedReason::Reported => "reported",
+            RevokedReason::ParentRevoked => "parent_revoked",
+            RevokedReason::Policy => "policy",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
+    }
+}
+
 /// The secrets that open one token: its current one and, during a
 /// rotation's grace period, the one it replaced.
 #[derive(Debug, Clone, Copy)]
@@ -48,9 +88,12 @@ impl TokenSecrets<'_> {
     /// Whether `presented` opens a token in `status` at `now`. Digest
     /// comparisons are constant-time.
     pub fn accept(&self, status: TokenStatus, presented: &TokenDigest, now: OffsetDateTime) -> bool {
-        if status != TokenStatus::Active {
-            return false;
-        }
+        status == TokenStatus::Active && self.opens(presented, now)
+    }
+
+    /// Whether `presented` is the current secret, or the previous one during
+    /// its grace period, whatever the token's status.
+    pub fn opens(&self, presented: &TokenDigest, now: OffsetDateTime) -> bool {
         if self.current == presented {
             return true;
         }
@@ -72,6 +115,16 @@ mod tests {
         assert_eq!(TokenStatus::at(None, Some(now - Duration::DAY), now), TokenStatus::Expired);
         assert_eq!(TokenStatus::at(None, Some(now + Duration::DAY), now), TokenStatus::Active);
         assert_eq!(TokenStatus::at(None, None, now), TokenStatus::Active);
+    }
+
+    #[test]
+    fn revocation_reasons_round_trip_by_their_stable_names() {
+        for reason in RevokedReason::ALL {
+            assert_eq!(RevokedReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(RevokedReason::Leaked.as_str(), "leaked");
+        assert_eq!(RevokedReason::ParentRevoked.as_str(), "parent_revoked");
+        assert_eq!(RevokedReason::parse("stolen"), None);
     }
 
     #[test]

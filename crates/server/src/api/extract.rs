@@ -124,16 +124,24 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ServiceError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ServiceError> {
+        RawBody::read(request, MAX_BODY_BYTES).await
+    }
+}
+
+impl RawBody {
+    /// Reads a body of at most `limit` bytes, for the few routes whose
+    /// bodies may be larger than the shared limit.
+    pub async fn read(request: Request, limit: usize) -> Result<Self, ServiceError> {
         let media_type = MediaType::of(request.headers());
         let declared_too_large = request
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|length| length.to_str().ok()?.parse::<u64>().ok())
-            .is_some_and(|length| length > MAX_BODY_BYTES as u64);
+            .is_some_and(|length| length > limit as u64);
         if declared_too_large {
             return Err(ServiceError::PayloadTooLarge);
         }
-        let bytes = read_whole_body(request.into_body(), MAX_BODY_BYTES).await?;
+        let bytes = read_whole_body(request.into_body(), limit).await?;
         Ok(RawBody { media_type, bytes })
     }
 }

@@ -9,6 +9,7 @@ pub mod extract;
 mod health;
 mod introspect;
 mod keys;
+mod leaks;
 mod members;
 pub mod openapi;
 mod orgs;
@@ -38,6 +39,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(environments::routes())
         .merge(tokens::routes())
         .routes(routes!(introspect::introspect))
+        .routes(routes!(leaks::github_alert))
+        .routes(routes!(leaks::report_tokens))
         .merge(deployments::routes())
         .merge(events::routes())
 }

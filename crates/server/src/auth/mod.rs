@@ -5,6 +5,7 @@
 mod caller;
 mod client_ip;
 pub mod password;
+pub mod secret_scanning;
 pub mod session;
 
 pub use caller::{bearer, refuse};

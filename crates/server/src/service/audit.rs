@@ -43,6 +43,8 @@ pub enum AuditAction {
     TokenRotated,
     TokenRevoked,
     TokenDeleted,
+    TokenLeaked,
+    TokenReported,
     DeploymentCreated,
     DeploymentArchived,
 }
@@ -73,6 +75,8 @@ impl AuditAction {
             TokenRotated => "token.rotated",
             TokenRevoked => "token.revoked",
             TokenDeleted => "token.deleted",
+            TokenLeaked => "token.leaked",
+            TokenReported => "token.reported",
             DeploymentCreated => "deployment.created",
             DeploymentArchived => "deployment.archived",
         }

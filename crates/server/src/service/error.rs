@@ -5,6 +5,7 @@ use gatepass_core::access::Denied;
 use gatepass_core::token::SaltError;
 use gatepass_store::StoreError;
 
+use crate::auth::secret_scanning::SignatureError;
 use crate::verify::VerifyError;
 
 /// Every error a service call (or a request extractor) can end in.
@@ -35,6 +36,14 @@ pub enum ServiceError {
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is larger than the limit")]
     PayloadTooLarge,
+    #[error("a request may carry at most {limit} {what}; this one has {count}")]
+    TooManyItems { what: &'static str, limit: usize, count: usize },
+    /// A signed request (a secret scanning alert) whose signature does not hold.
+    #[error(transparent)]
+    SignatureRejected(SignatureError),
+    /// The keys that check a signature cannot be had; nothing was done.
+    #[error("{0}")]
+    SigningKeysUnavailable(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// A bug or an impossible state; already logged with its context.
@@ -85,6 +94,15 @@ impl From<VerifyError> for ServiceError {
             VerifyError::Rejected(_) => ServiceError::Unauthorized,
             VerifyError::Salt(err) => ServiceError::SaltUnavailable(err),
             VerifyError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<SignatureError> for ServiceError {
+    fn from(err: SignatureError) -> Self {
+        match err {
+            SignatureError::KeysUnavailable { .. } => ServiceError::SigningKeysUnavailable(err.to_string()),
+            rejected => ServiceError::SignatureRejected(rejected),
         }
     }
 }

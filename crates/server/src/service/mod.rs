@@ -9,6 +9,7 @@ mod caller;
 pub mod deployments;
 mod error;
 pub mod labels;
+pub mod leaks;
 pub mod members;
 pub mod orgs;
 pub mod projects;

@@ -2,13 +2,15 @@
 //! authorization, audit and metrics each one needs. The API and the
 //! dashboard both come here.
 
+use std::net::IpAddr;
+
 use gatepass_core::expiry;
-use gatepass_core::id::TokenId;
+use gatepass_core::id::{OrgId, TokenId};
 use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::{Scope, Scopes};
-use gatepass_core::token::{PlainToken, TokenStatus};
-use gatepass_store::{NewToken, Org, Rotation, TokenFilter, TokenRecord};
+use gatepass_core::token::{PlainToken, RevokedReason, TokenStatus};
+use gatepass_store::{Actor, LeakSite, NewToken, Org, Revocation, Rotation, TokenFilter, TokenRecord, TokenToRevoke};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -154,20 +156,83 @@ pub async fn rotate(
 /// Revokes at once; with `delete_record`, also removes it from every list.
 pub async fn revoke(state: &AppState, caller: &Caller, record: &TokenRecord, delete_record: bool) -> ServiceResult<()> {
     caller.principal.may_manage(record.org_id, record.reach, record.scopes)?;
-    let now = state.clock.now();
-    let was_revoked = record.revoked_at.is_some();
-    state.store.revoke_token(record.id, now).await?;
-    state.verifier.forget_token(record);
-    let details = || json!({ "name": record.name, "preview": record.preview });
-    if !was_revoked {
-        bump(&state.metrics.tokens_revoked);
-        audit::record(state, caller, Some(record.org_id), AuditAction::TokenRevoked, record.id.as_str(), details())
-            .await;
-    }
+    let by = Revoker { actor: caller.actor(state).await, client_ip: caller.client_ip, reason: RevokedReason::User };
+    revoke_all(state, &by, &[(record, None)]).await?;
     if delete_record {
         state.store.delete_token(record.id).await?;
-        audit::record(state, caller, Some(record.org_id), AuditAction::TokenDeleted, record.id.as_str(), details())
-            .await;
+        let details = json!({ "name": record.name, "preview": record.preview });
+        audit::record(state, caller, Some(record.org_id), AuditAction::TokenDeleted, record.id.as_str(), details).await;
     }
     Ok(())
+}
+
+/// Who revokes tokens, from where, and why.
+pub struct Revoker {
+    pub actor: Actor,
+    pub client_ip: IpAddr,
+    pub reason: RevokedReason,
+}
+
+/// The one way tokens are revoked, whoever decided it: every one of
+/// `tokens` at once, each with where it was found if it leaked. Each that
+/// this revoked leaves this node's cache (other nodes hear of it through
+/// the change feed), is counted, and gets its audit event: `token.revoked`,
+/// `token.leaked` or `token.reported`, by the reason. Returns the ones it
+/// revoked; tokens revoked before are left as they were.
+pub async fn revoke_all(
+    state: &AppState,
+    by: &Revoker,
+    tokens: &[(&TokenRecord, Option<LeakSite>)],
+) -> ServiceResult<Vec<TokenId>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let revocation = Revocation { at: state.clock.now(), reason: by.reason };
+    let targets: Vec<TokenToRevoke> =
+        tokens.iter().map(|(record, leak)| TokenToRevoke { id: record.id, leak: leak.clone() }).collect();
+    let revoked = state.store.revoke_tokens(&targets, revocation).await?;
+    for (record, _) in tokens {
+        state.verifier.forget_token(record);
+    }
+    let action = match by.reason {
+        RevokedReason::Leaked => AuditAction::TokenLeaked,
+        RevokedReason::Reported => AuditAction::TokenReported,
+        RevokedReason::User | RevokedReason::ParentRevoked | RevokedReason::Policy => AuditAction::TokenRevoked,
+    };
+    for (record, leak) in tokens.iter().filter(|(record, _)| revoked.contains(&record.id)) {
+        bump(&state.metrics.tokens_revoked);
+        let details = revocation_details(record, by.reason, leak.as_ref(), true);
+        audit_as(state, by, record.org_id, action, record, details).await;
+    }
+    Ok(revoked)
+}
+
+/// What an audit event says about a revocation (or a leak of a token
+/// revoked before: `revoked_now` false).
+pub fn revocation_details(
+    record: &TokenRecord,
+    reason: RevokedReason,
+    leak: Option<&LeakSite>,
+    revoked_now: bool,
+) -> serde_json::Value {
+    let mut details = json!({ "name": record.name, "preview": record.preview, "reason": reason.as_str() });
+    if let Some(site) = leak {
+        details["url"] = json!(site.url);
+        details["source"] = json!(site.source);
+    }
+    if !revoked_now {
+        details["revoked_now"] = json!(false);
+    }
+    details
+}
+
+pub async fn audit_as(
+    state: &AppState,
+    by: &Revoker,
+    org: OrgId,
+    action: AuditAction,
+    record: &TokenRecord,
+    details: serde_json::Value,
+) {
+    audit::record_as(state, &by.actor, by.client_ip, Some(org), action, record.id.as_str(), details).await;
 }

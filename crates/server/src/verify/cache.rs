@@ -289,6 +289,8 @@ mod tests {
             last_used_at: None,
             expires_at: None,
             revoked_at: None,
+            revoked_reason: None,
+            leak: None,
         }
     }
 

@@ -73,6 +73,7 @@ pub fn router() -> Router<AppState> {
         router
             .route(&format!("{base}/tokens"), get(tokens::page).post(tokens::generate))
             .route(&format!("{base}/tokens/new"), get(tokens::new_dialog))
+            .route(&format!("{base}/tokens/{{token}}"), get(tokens::details))
             .route(&format!("{base}/tokens/{{token}}/delete"), get(tokens::confirm_delete).post(tokens::delete))
             .route(&format!("{base}/tokens/{{token}}/rotate"), get(tokens::confirm_rotate).post(tokens::rotate))
             .route(&format!("{base}/members"), get(members::page).post(members::invite))

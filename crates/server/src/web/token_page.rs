@@ -86,6 +86,48 @@ pub struct TokenRow {
     pub expires: Stamp,
     pub expired: bool,
     pub revoked: bool,
+    /// "revoked (leaked)" and the like, for rows of revoked tokens.
+    pub revoked_badge: Option<String>,
+}
+
+/// The badge of a revoked token: why it was revoked.
+fn revoked_badge(record: &TokenRecord) -> Option<String> {
+    record.revoked_at?;
+    Some(match record.revoked_reason {
+        Some(reason) => format!("revoked ({})", reason.as_str().replace('_', " ")),
+        None => "revoked".into(),
+    })
+}
+
+/// One token's details, with why it was revoked and where it leaked.
+pub struct Details {
+    pub name: String,
+    pub preview: String,
+    pub status: String,
+    pub revoked_at: Option<String>,
+    pub leak_url: Option<String>,
+    /// Whether `leak_url` is a web address, and so safe to link to.
+    pub leak_linkable: bool,
+    pub leak_source: Option<String>,
+}
+
+impl Details {
+    pub fn of(record: &TokenRecord, now: time::OffsetDateTime) -> Details {
+        let status = match revoked_badge(record) {
+            Some(badge) => badge,
+            None => tokens::status(record, now).as_str().to_string(),
+        };
+        let leak = record.leak.as_ref();
+        Details {
+            name: record.name.clone(),
+            preview: record.preview.clone(),
+            status,
+            revoked_at: record.revoked_at.map(super::layout::when),
+            leak_url: leak.map(|site| site.url.clone()),
+            leak_linkable: leak.is_some_and(|site| site.url.starts_with("https://") || site.url.starts_with("http://")),
+            leak_source: leak.map(|site| site.source.clone()),
+        }
+    }
 }
 
 /// Options of a select, under an `<optgroup>` when labelled.
@@ -163,6 +205,17 @@ impl GenerateForm {
     }
 }
 
+/// The page's fields for what is open over the table.
+#[derive(Default)]
+struct OpenOverlay {
+    generate_open: bool,
+    form_error: Option<String>,
+    confirm_delete: Option<Confirm>,
+    confirm_rotate: Option<Confirm>,
+    result: Option<Issued>,
+    details: Option<Details>,
+}
+
 /// What is open over the table.
 pub enum Overlay {
     None,
@@ -170,6 +223,7 @@ pub enum Overlay {
     ConfirmDelete(Confirm),
     ConfirmRotate(Confirm),
     Result(Issued),
+    Details(Details),
 }
 
 #[derive(Template)]
@@ -198,6 +252,7 @@ pub struct TokensPage {
     pub confirm_delete: Option<Confirm>,
     pub confirm_rotate: Option<Confirm>,
     pub result: Option<Issued>,
+    pub details: Option<Details>,
 }
 
 const EXPIRY_CHOICES: [(&str, &str); 5] =
@@ -276,6 +331,7 @@ fn row(
         expires: Stamp::of(record.expires_at),
         expired: status == TokenStatus::Expired,
         revoked: status == TokenStatus::Revoked,
+        revoked_badge: revoked_badge(record),
     }
 }
 
@@ -353,12 +409,30 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
     // Owners and admins manage every token of the org; members none.
     let can_manage = console.web.may_admin(console.org.id, area);
     let labels = Labels::of(&console);
-    let (form, generate_open, form_error, confirm_delete, confirm_rotate, result) = match overlay {
-        Overlay::None => (GenerateForm::default(), false, None, None, None, None),
-        Overlay::Generate(form, error) => (form, true, error, None, None, None),
-        Overlay::ConfirmDelete(confirm) => (GenerateForm::default(), false, None, Some(confirm), None, None),
-        Overlay::ConfirmRotate(confirm) => (GenerateForm::default(), false, None, None, Some(confirm), None),
-        Overlay::Result(issued) => (GenerateForm::default(), false, None, None, None, Some(issued)),
+    let mut page_overlay = OpenOverlay::default();
+    let form = match overlay {
+        Overlay::None => GenerateForm::default(),
+        Overlay::Generate(form, error) => {
+            page_overlay.generate_open = true;
+            page_overlay.form_error = error;
+            form
+        }
+        Overlay::ConfirmDelete(confirm) => {
+            page_overlay.confirm_delete = Some(confirm);
+            GenerateForm::default()
+        }
+        Overlay::ConfirmRotate(confirm) => {
+            page_overlay.confirm_rotate = Some(confirm);
+            GenerateForm::default()
+        }
+        Overlay::Result(issued) => {
+            page_overlay.result = Some(issued);
+            GenerateForm::default()
+        }
+        Overlay::Details(details) => {
+            page_overlay.details = Some(details);
+            GenerateForm::default()
+        }
     };
     let scope_choices = Scope::ALL
         .iter()
@@ -394,11 +468,12 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
         scope_choices,
         expiry_choices,
         name: form.name,
-        generate_open,
-        form_error,
-        confirm_delete,
-        confirm_rotate,
-        result,
+        generate_open: page_overlay.generate_open,
+        form_error: page_overlay.form_error,
+        confirm_delete: page_overlay.confirm_delete,
+        confirm_rotate: page_overlay.confirm_rotate,
+        result: page_overlay.result,
+        details: page_overlay.details,
         labels,
         layout: console.layout,
         nav: console.nav,

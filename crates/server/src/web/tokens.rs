@@ -22,7 +22,7 @@ use super::console::{Console, PageScope};
 use super::error::{WebError, WebResult};
 use super::form::FormData;
 use super::session::is_https;
-use super::token_page::{build, respond, Confirm, GenerateForm, Issued, ListQuery, Overlay};
+use super::token_page::{build, respond, Confirm, Details, GenerateForm, Issued, ListQuery, Overlay};
 use crate::service::resolve::{self, ReachRequest};
 use crate::service::tokens::{self, IssueRequest};
 use crate::service::{invalid, ServiceError};
@@ -176,6 +176,20 @@ fn confirm(console: &Console, record: &TokenRecord, verb: &str) -> Confirm {
         preview: record.preview.clone(),
         action: format!("{}/{}/{verb}", console.url("tokens"), record.id),
     }
+}
+
+/// One token's details over the table (revoked ones included): why it was
+/// revoked and, for a leak, where it was found.
+pub async fn details(
+    State(state): State<AppState>,
+    console: Console,
+    Path((_, id)): Path<(String, String)>,
+    Query(query): Query<ListQuery>,
+) -> WebResult<Response> {
+    let console = titled(console);
+    let record = scoped_token(&state, &console, &id).await?;
+    let overlay = Overlay::Details(Details::of(&record, state.clock.now()));
+    respond(&build(&state, console, &query, overlay).await?, StatusCode::OK)
 }
 
 pub async fn confirm_delete(

@@ -32,12 +32,17 @@ impl App {
     }
 
     pub async fn start_with_salt(salt: Result<TokenSalt, SaltError>) -> App {
+        App::start_with(salt, |_| {}).await
+    }
+
+    pub async fn start_with(salt: Result<TokenSalt, SaltError>, adjust: impl FnOnce(&mut ServerConfig)) -> App {
         let dir = tempfile::tempdir().unwrap();
-        let config = ServerConfig::new(
+        let mut config = ServerConfig::new(
             "127.0.0.1:0".parse().unwrap(),
             DatabaseConfig::SqliteDir(dir.path().to_path_buf()),
             salt,
         );
+        adjust(&mut config);
         let server = RunningServer::start(config).await.unwrap();
         let store = server.state.store.clone();
         let demo = bootstrap::seed_demo(store.as_ref()).await.unwrap();

@@ -281,12 +281,14 @@ async fn delete_revoking_tokens(
 ) -> StoreResult<bool> {
     let (table, column) = owner.table_and_column();
     let mut tx = pool.begin().await.map_err(backend)?;
-    sqlx::query(&format!("UPDATE tokens SET revoked_at = $1 WHERE {column} = $2 AND revoked_at IS NULL"))
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+    sqlx::query(&format!(
+        "UPDATE tokens SET revoked_at = $1, revoked_reason = 'user' WHERE {column} = $2 AND revoked_at IS NULL"
+    ))
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
     let done =
         sqlx::query(&format!("DELETE FROM {table} WHERE id = $1")).bind(id).execute(&mut *tx).await.map_err(backend)?;
     tx.commit().await.map_err(backend)?;

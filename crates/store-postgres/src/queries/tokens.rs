@@ -3,16 +3,17 @@
 use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
-use gatepass_core::token::TokenDigest;
+use gatepass_core::token::{RevokedReason, TokenDigest};
 use gatepass_store::*;
 use gatepass_store_sql::*;
+use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::{backend, map_err, PgStore};
 
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
-    last_used_at, expires_at, revoked_at";
+    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source";
 
 /// The condition for "counts against the plan": not revoked, not expired at `$2`.
 const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
@@ -142,13 +143,51 @@ impl TokenStore for PgStore {
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
         // A token revoked already matches but does not change, so the change
         // log's trigger (which compares the rows) records nothing for it.
-        let changed = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-            .bind(to_millis(at))
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let changed = sqlx::query(
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1), \
+             revoked_reason = COALESCE(revoked_reason, $2) WHERE id = $3",
+        )
+        .bind(to_millis(at))
+        .bind(RevokedReason::User.as_str())
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(changed.rows_affected() == 1)
+    }
+
+    async fn revoke_tokens(&self, tokens: &[TokenToRevoke], revocation: Revocation) -> StoreResult<Vec<TokenId>> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = tokens.iter().map(|token| token.id.as_str()).collect();
+        let (urls, sources): (Vec<Option<&str>>, Vec<Option<&str>>) = tokens.iter().map(leak_columns).unzip();
+        // One statement: every token is revoked at its commit, when the change
+        // log's trigger wakes every node.
+        let changed = sqlx::query(
+            "WITH given AS (SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[]) AS g(id, leak_url, leak_source)) \
+             UPDATE tokens SET revoked_at = $1, revoked_reason = $2, \
+                 leak_url = given.leak_url, leak_source = given.leak_source \
+             FROM given WHERE tokens.id = given.id AND tokens.revoked_at IS NULL RETURNING tokens.id",
+        )
+        .bind(to_millis(revocation.at))
+        .bind(revocation.reason.as_str())
+        .bind(&ids)
+        .bind(&urls)
+        .bind(&sources)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut revoked = changed
+            .iter()
+            .map(|row| {
+                let id: &str = row.try_get("id").map_err(backend)?;
+                TokenId::parse(id).map_err(|err| StoreError::Corrupt(err.to_string()))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        // In the order given, as the SQLite backend answers.
+        revoked.sort_by_key(|id| ids.iter().position(|given| *given == id.as_str()));
+        Ok(revoked)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
-use gatepass_core::token::TokenDigest;
+use gatepass_core::token::{RevokedReason, TokenDigest};
 use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
@@ -136,13 +136,42 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
-            .bind(to_millis(at))
-            .bind(id.as_str())
-            .execute(&self.writer)
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?), \
+             revoked_reason = COALESCE(revoked_reason, ?) WHERE id = ?",
+        )
+        .bind(to_millis(at))
+        .bind(RevokedReason::User.as_str())
+        .bind(id.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_tokens(&self, tokens: &[TokenToRevoke], revocation: Revocation) -> StoreResult<Vec<TokenId>> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let mut revoked = Vec::new();
+        for token in tokens {
+            let (url, source) = leak_columns(token);
+            let done = sqlx::query(
+                "UPDATE tokens SET revoked_at = ?, revoked_reason = ?, leak_url = ?, leak_source = ? \
+                 WHERE id = ? AND revoked_at IS NULL",
+            )
+            .bind(to_millis(revocation.at))
+            .bind(revocation.reason.as_str())
+            .bind(url)
+            .bind(source)
+            .bind(token.id.as_str())
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+            if done.rows_affected() == 1 {
+                revoked.push(token.id);
+            }
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(revoked)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
