@@ -137,6 +137,7 @@ async fn deleting_a_project_or_environment_announces_that_all_tokens_may_have_ch
         name: "Web".into(),
         slug: "web".into(),
         deploy_hook: None,
+        deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
         created_at: now(),
     };
     nodes.a.create_project(&project).await.unwrap();
