@@ -28,14 +28,18 @@ pub struct ServerConfig {
     pub auth_failures_per_minute: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
-    /// The URL clients use to reach this server, for CI export blocks.
+    /// The URL clients use to reach this server: for CI export blocks and the
+    /// `status_url` of deploy hook events (default: the listen address).
     pub public_url: Option<String>,
     /// First delay between deploy hook attempts; doubles each retry.
     pub hook_retry_base: std::time::Duration,
     pub hook_attempts: u32,
     /// How often this node looks for deploy hook deliveries that a stopped
-    /// node left pending (see [`crate::hooks::HookSender::resume_stale`]).
+    /// node left pending (see [`crate::outbox::deploy_hook::HookSender::resume_stale`]).
     pub hook_sweep_interval: std::time::Duration,
+    /// How often this node fails deployments left `in_progress` past their
+    /// project's deploy timeout (see [`crate::service::deployments::time_out_overdue`]).
+    pub deploy_timeout_sweep_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -52,6 +56,7 @@ impl ServerConfig {
             hook_retry_base: std::time::Duration::from_secs(1),
             hook_attempts: 5,
             hook_sweep_interval: std::time::Duration::from_secs(30),
+            deploy_timeout_sweep_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -17,8 +17,10 @@ use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
+use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::FailureLimiter;
 use crate::salt::check_salt;
+use crate::service::deployments::time_out_overdue;
 use crate::state::{AppState, Shared};
 use crate::verify::{spawn_change_listener, TokenVerifier};
 
@@ -60,8 +62,8 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    flusher: tokio::task::JoinHandle<()>,
-    hook_sweeper: tokio::task::JoinHandle<()>,
+    /// The periodic tasks: last-used flusher, stale hook and deploy timeout sweepers.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -72,6 +74,12 @@ impl RunningServer {
 
     pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let salt_status = check_salt(store.as_ref(), &config.salt).await?;
+        // Bound first: with port 0, the address runners are told comes from here.
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let metrics = Arc::new(Metrics::default());
         let last_used = Arc::new(LastUsed::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -82,6 +90,8 @@ impl RunningServer {
             config.last_used_flush,
             shutdown_rx.clone(),
         );
+        let hooks =
+            HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts, &public_url);
         let state = AppState::new(Shared {
             verifier: Arc::new(TokenVerifier::new(
                 config.salt.clone(),
@@ -91,7 +101,7 @@ impl RunningServer {
             )),
             limiter: FailureLimiter::new(config.auth_failures_per_minute),
             clock: Arc::new(Clock::default()),
-            hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),
+            hooks,
             metrics,
             last_used,
             salt_status,
@@ -105,13 +115,10 @@ impl RunningServer {
             state.config.hook_sweep_interval,
             shutdown_rx.clone(),
         );
+        let timeout_sweeper = spawn_deploy_timeout_sweeper(state.clone(), shutdown_rx.clone());
         if let Some(changes) = state.store.subscribe_token_changes().await? {
             spawn_change_listener(state.verifier.clone(), changes);
         }
-        let listener = tokio::net::TcpListener::bind(state.config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
-        let addr = listener.local_addr()?;
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
@@ -121,7 +128,7 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, flusher, hook_sweeper })
+        Ok(Self { addr, state, shutdown, serving, background: vec![flusher, hook_sweeper, timeout_sweeper] })
     }
 
     pub fn url(&self) -> String {
@@ -132,8 +139,9 @@ impl RunningServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.serving.await??;
-        self.flusher.await?;
-        self.hook_sweeper.await?;
+        for task in self.background {
+            task.await?;
+        }
         Ok(())
     }
 
@@ -143,6 +151,20 @@ impl RunningServer {
         tracing::info!("shutting down");
         self.shutdown().await
     }
+}
+
+/// Fails deployments left `in_progress` past their deploy timeout, at start
+/// and then every `deploy_timeout_sweep_interval`, until shutdown.
+fn spawn_deploy_timeout_sweeper(state: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let interval = state.config.deploy_timeout_sweep_interval;
+    spawn_every(interval, shutdown, OnShutdown::Stop, move || {
+        let state = state.clone();
+        async move {
+            if let Err(err) = time_out_overdue(&state).await {
+                tracing::warn!(error = %err, "could not look for deployments past their deploy timeout");
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {
