@@ -6,6 +6,7 @@
 //! here, bearer credentials and problem+json there.
 
 mod assets;
+mod deployments;
 mod error;
 mod form;
 mod layout;
@@ -45,7 +46,8 @@ pub fn router() -> Router<AppState> {
             &format!("{project}/branch-rules"),
             get(project_pages::branch_rules).post(project_pages::create_branch_rule),
         )
-        .route(&format!("{project}/deployments"), get(project_pages::deployments))
+        .route(&format!("{project}/deployments"), get(deployments::list))
+        .route(&format!("{project}/deployments/{{deployment}}"), get(deployments::detail))
         .route(&format!("{project}/settings/members"), get(project_pages::members))
         .route(&format!("{project}/settings/audit-log"), get(project_pages::audit_log))
         .route(&format!("{project}/settings/tokens"), get(tokens::page).post(tokens::generate))

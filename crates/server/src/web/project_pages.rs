@@ -1,6 +1,6 @@
 //! The rest of the project sidebar: environments, branch tracking rules,
-//! deployments, members and the audit log — simple tables over the store,
-//! with create forms for admins.
+//! members and the audit log — simple tables over the store, with create
+//! forms for admins.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -184,37 +184,6 @@ pub async fn create_branch_rule(
         }
         Err(err) => Err(err.into()),
     }
-}
-
-pub async fn deployments(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    let spec = Spec {
-        active: "deployments",
-        heading: "Deployments",
-        intro: "The latest deployments of this project, newest first.",
-        columns: vec!["ID", "Environment", "Ref", "Commit", "Status", "By", "Created"],
-        empty: "No deployments yet.",
-    };
-    let ctx = ProjectCtx::load(&state, &web, &key, spec.active, spec.heading).await?;
-    let environments = state.store.list_environments(ctx.project.id).await?;
-    let rows = state
-        .store
-        .list_deployments(ctx.project.id, 100)
-        .await?
-        .into_iter()
-        .map(|dep| {
-            let env = environments.iter().find(|env| env.id == dep.environment_id);
-            Row(vec![
-                dep.id.to_string(),
-                env.map(|env| env.name.clone()).unwrap_or_else(|| dep.environment_id.to_string()),
-                dep.git_ref,
-                dep.commit_sha.chars().take(12).collect(),
-                dep.status.as_str().to_string(),
-                dep.created_by.label,
-                when(dep.created_at),
-            ])
-        })
-        .collect();
-    render(&page(ctx, spec, rows, None, None))
 }
 
 pub async fn members(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {

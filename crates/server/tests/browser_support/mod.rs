@@ -163,11 +163,42 @@ pub async fn save_screenshot(client: &Client, name: &str) -> anyhow::Result<Path
 /// Log in, then monolayer's path: Projects in the global sidebar, the
 /// project, Settings > Deployment Tokens in the project sidebar.
 pub async fn log_in_and_open_tokens(client: &Client, app: &App) -> anyhow::Result<()> {
+    log_in(client, app).await?;
+    open_tokens(client).await
+}
+
+/// Logs in as the demo admin through the login form.
+pub async fn log_in(client: &Client, app: &App) -> anyhow::Result<()> {
     client.goto(&format!("{}/", app.url())).await?;
     field(client, "", "Email").await?.send_keys(DEMO_ADMIN_EMAIL).await?;
     field(client, "", "Password").await?.send_keys(&app.admin_password).await?;
     click_button(client, "", "Log in").await?;
-    open_tokens(client).await
+    find(client, "//h1[normalize-space()='Projects']").await?;
+    Ok(())
+}
+
+/// Sizes the viewport (not the window) to `width`×`height` CSS pixels: a
+/// headful window is larger than its viewport by the browser's own chrome.
+pub async fn set_viewport(client: &Client, width: u32, height: u32) -> anyhow::Result<()> {
+    let inner = "return [window.innerWidth, window.innerHeight];";
+    client.set_window_size(width, height).await?;
+    let (inner_width, inner_height): (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
+    if (inner_width, inner_height) != (width, height) {
+        let chrome = (width.saturating_sub(inner_width), height.saturating_sub(inner_height));
+        client.set_window_size(width + chrome.0, height + chrome.1).await?;
+    }
+    let viewport: (u32, u32) = serde_json::from_value(client.execute(inner, vec![]).await?)?;
+    anyhow::ensure!(viewport == (width, height), "the viewport is {viewport:?}, not {width}×{height}");
+    Ok(())
+}
+
+/// How far the page and every table card scroll sideways (0 when nothing
+/// is wider than what a person sees).
+pub async fn sideways_overflow(client: &Client) -> anyhow::Result<f64> {
+    let script = "const root = document.documentElement;
+        const cards = [...document.querySelectorAll('.table-card, .card')];
+        return Math.max(root.scrollWidth - root.clientWidth, ...cards.map((c) => c.scrollWidth - c.clientWidth));";
+    Ok(serde_json::from_value(client.execute(script, vec![]).await?)?)
 }
 
 /// From any signed-in page to Settings > Deployment Tokens, by the sidebars.
