@@ -100,6 +100,7 @@ async fn deploy_wait_follows_the_runner_and_exits_0_on_success_and_6_on_failure(
     assert!(rest.starts_with("succeeded"), "{rest}");
     assert!(rest.contains(&format!("✔ Deployment {id} succeeded: https://web.example.test")), "{rest}");
     assert!(!stderr.contains('\u{1b}'), "no spinner or colour without a terminal: {stderr:?}");
+    assert!(stderr.contains("has no deploy hook"), "a hint that nothing may report: {stderr:?}");
 
     // Nothing leaves succeeded: the runner is told so, exit 5 (a conflict).
     let refused = runner.run(&["deployments", "status", &id, "--state", "in_progress"]).await;
@@ -128,7 +129,7 @@ async fn deploy_wait_follows_the_runner_and_exits_0_on_success_and_6_on_failure(
     let (code, rest, stderr) = wait.finish().await;
     assert_eq!(code, 6, "{rest}{stderr}");
     assert!(rest.starts_with("failed       health check failed"), "{rest}");
-    assert_eq!(stderr.trim(), format!("error: deployment {failing} failed"));
+    assert_eq!(stderr.lines().last(), Some(format!("error: deployment {failing} failed").as_str()));
 
     // What is live did not change.
     let envs = admin.run(&["envs", "list", "--project", "web", "--json"]).await;
@@ -150,7 +151,7 @@ async fn deploy_wait_exits_7_when_cancelled_and_8_when_its_timeout_passes() {
     report(&runner, &id, &["--state", "cancelled", "-d", "superseded"]).await;
     let (code, rest, stderr) = wait.finish().await;
     assert_eq!(code, 7, "{rest}{stderr}");
-    assert_eq!(stderr.trim(), format!("error: deployment {id} was cancelled"));
+    assert_eq!(stderr.lines().last(), Some(format!("error: deployment {id} was cancelled").as_str()));
 
     // Nobody reports: the wait gives up after its timeout, the deployment goes on.
     let wait = Following::start(&ci, &["--timeout", "1s"]).await;

@@ -150,6 +150,15 @@ pub async fn deploy(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<()>
     if !args.wait {
         return if ctx.json { output::print_json(&deployment) } else { Ok(()) };
     }
+    if deployment.hook_status == "none" {
+        eprintln!(
+            "{} project {} has no deploy hook: unless something else reports this deployment \
+             (`gatepass deployments status {} --state …`), it stays queued until --timeout",
+            output::warning_label(),
+            args.project,
+            deployment.id
+        );
+    }
     let outcome = wait::follow(&ctx.client, &deployment.id, args.timeout, ctx.json).await?;
     deployment = ctx.client.get_deployment(&deployment.id).await?;
     if ctx.json {
