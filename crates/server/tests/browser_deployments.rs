@@ -17,6 +17,9 @@ const LIVE_COMMIT: &str = "4f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 const LIVE_URL: &str = "https://web-production.eu-central.example.test/";
 const LONG_REF: &str = "release/2026.12-hotfix-for-the-checkout-flow-and-the-payment-retries";
 
+/// A deployment to make: environment, ref, commit, and the states its runner reports.
+type Planned = (&'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// The deployments a busy project has, made over the API: their ids
 /// (live, failed, running, queued, cancelled).
 async fn seed(app: &App) -> anyhow::Result<[String; 5]> {
@@ -29,7 +32,7 @@ async fn seed(app: &App) -> anyhow::Result<[String; 5]> {
     };
     let token = admin.create_token(&app.org_id, &request).await?;
     let ci = gatepass_client::Client::new(&app.url(), Some(token.token.expose_secret()));
-    let plan: [(&str, &str, &str, &[(&str, &str)]); 5] = [
+    let plan: [Planned; 5] = [
         ("production", "main", LIVE_COMMIT, &[("in_progress", "rolling out"), ("succeeded", "all healthy")]),
         (
             "production",
