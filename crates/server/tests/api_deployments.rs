@@ -201,6 +201,7 @@ async fn the_openapi_document_and_operation_endpoints_are_served() {
         "/v1/orgs/{org}/tokens",
         "/v1/orgs/{org}/tokens/{id}/rotate",
         "/v1/projects/{project}/deployments",
+        "/v1/deployments/{id}/statuses",
         "/v1/token",
         "/v1/introspect",
     ] {
