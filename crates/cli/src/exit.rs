@@ -9,6 +9,9 @@
 //! | 3 | authentication: no credential, or the server answered 401/403 |
 //! | 4 | not found (404) |
 //! | 5 | plan limit or conflict (409) |
+//! | 6 | `deploy --wait`: the deployment failed (also when it timed out on the server) |
+//! | 7 | `deploy --wait`: the deployment was cancelled or archived |
+//! | 8 | `deploy --wait`: `--timeout` passed before the deployment finished |
 
 use std::process::ExitCode;
 
@@ -20,6 +23,9 @@ pub const USAGE: u8 = 2;
 pub const AUTH: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 pub const CONFLICT: u8 = 5;
+pub const DEPLOYMENT_FAILED: u8 = 6;
+pub const DEPLOYMENT_CANCELLED: u8 = 7;
+pub const WAIT_TIMED_OUT: u8 = 8;
 
 /// An error the CLI itself detects, with the exit code it stands for.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +42,9 @@ pub enum CliError {
     /// Some items of a several-item command failed (each was reported already).
     #[error("{message}")]
     Partial { code: u8, message: String },
+    /// A followed deployment did not succeed, or did not finish in time.
+    #[error("{message}")]
+    Deployment { code: u8, message: String },
 }
 
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -64,7 +73,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
                 CliError::Usage(_) => USAGE,
                 CliError::Auth(_) => AUTH,
                 CliError::NotFound(_) => NOT_FOUND,
-                CliError::Partial { code, .. } => *code,
+                CliError::Partial { code, .. } | CliError::Deployment { code, .. } => *code,
             };
         }
         if let Some(client) = cause.downcast_ref::<ClientError>() {
@@ -94,6 +103,15 @@ mod tests {
         assert_eq!(code_for_status(409), CONFLICT);
         assert_eq!(code_for_status(422), ERROR);
         assert_eq!(code_for_status(503), ERROR);
+    }
+
+    #[test]
+    fn deployment_outcomes_have_their_own_codes() {
+        let failed = CliError::Deployment { code: DEPLOYMENT_FAILED, message: "failed".into() };
+        assert_eq!(code_for(&anyhow::Error::from(failed)), 6);
+        let codes =
+            [OK, ERROR, USAGE, AUTH, NOT_FOUND, CONFLICT, DEPLOYMENT_FAILED, DEPLOYMENT_CANCELLED, WAIT_TIMED_OUT];
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6, 7, 8], "every code means one thing, as docs/cli.md lists them");
     }
 
     #[test]

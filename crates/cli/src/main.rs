@@ -22,12 +22,13 @@ Examples:
   gatepass login --url http://127.0.0.1:8080 --email admin@gatepass.local
   gatepass tokens create deploy --project web -e production -n \"CI Deploy\" --expires 2026-12-31
   gatepass tokens list --all
-  GATEPASS_TOKEN=gpd_… gatepass deploy --project web --env production --ref main --commit abc123
+  GATEPASS_TOKEN=gpd_… gatepass deploy --project web --env production --ref main --commit abc123 --wait
 
 Configuration: flags, then GATEPASS_URL / GATEPASS_TOKEN / GATEPASS_ORG, then the login file
 ($GATEPASS_CONFIG_DIR, $XDG_CONFIG_HOME/gatepass or ~/.config/gatepass).
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 authentication (401/403), 4 not found, 5 plan limit or conflict (409).";
+Exit codes: 0 ok, 1 error, 2 usage, 3 authentication (401/403), 4 not found, 5 plan limit or conflict (409);
+deploy --wait: 6 the deployment failed, 7 it was cancelled or archived, 8 --timeout passed.";
 
 /// gatepass — scoped, hashed, revocable deployment tokens for CI, CLIs and agents.
 #[derive(Debug, Parser)]
@@ -73,11 +74,14 @@ enum Command {
     Tokens(tokens::TokensCommand),
     /// Trigger a deployment (in CI: needs only GATEPASS_URL and GATEPASS_TOKEN).
     #[command(
-        after_help = "Examples:\n  gatepass deploy --project web --env production --ref main --commit abc123\n  gatepass deploy -p web -e staging --ref \"$GITHUB_REF_NAME\" --commit \"$GITHUB_SHA\" -d \"PR #42\""
+        after_help = "Examples:\n  gatepass deploy --project web --env production --ref main --commit abc123\n  gatepass deploy -p web -e staging --ref \"$GITHUB_REF_NAME\" --commit \"$GITHUB_SHA\" -d \"PR #42\"\n  gatepass deploy -p web -e production --wait --timeout 30m\n\nWith --wait: exit 0 when the deployment succeeds, 6 when it fails, 7 when it is cancelled\nor archived, 8 when --timeout passes first."
     )]
     Deploy(deploy::DeployArgs),
-    /// List deployments.
-    #[command(subcommand, after_help = "Example:\n  gatepass deployments list --project web")]
+    /// List and show deployments, report their state (from a runner), archive them.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gatepass deployments list --project web\n  gatepass deployments show dep_4fG7hJ2kL9mN3pQ5rS8t\n  gatepass deployments status dep_4fG7hJ2kL9mN3pQ5rS8t --state succeeded"
+    )]
     Deployments(deploy::DeploymentsCommand),
     /// Organizations and their plans.
     #[command(

@@ -33,6 +33,11 @@ pub fn error_label() -> String {
     paint("error:", "1;31", std::io::stderr().is_terminal())
 }
 
+/// The `warning:` label on stderr.
+pub fn warning_label() -> String {
+    paint("warning:", "1;33", std::io::stderr().is_terminal())
+}
+
 /// Text that matters less (hints, "never"), dimmed on a terminal.
 pub fn dim(text: &str) -> String {
     paint(text, "2", std::io::stdout().is_terminal())

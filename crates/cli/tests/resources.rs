@@ -117,14 +117,14 @@ async fn deploy_hooks_are_set_and_removed_and_deployments_archived() {
     assert!(out.stdout.contains("Signing secret (shown once"), "{out:?}");
     assert!(out.stdout.contains("whsec_"), "the secret is printed: {out:?}");
     let show = cli.run(&["projects", "show", "web"]).await;
-    assert!(show.stdout.contains("deploy hook  https://deploy.example.test/gatepass"), "{show:?}");
+    assert!(show.stdout.contains("deploy hook     https://deploy.example.test/gatepass"), "{show:?}");
     let bad = cli.run(&["projects", "set-hook", "web", "ftp://deploy.example.test"]).await;
     assert_ne!(bad.code, 0, "{bad:?}");
     assert!(!bad.stderr.is_empty(), "says why: {bad:?}");
     let out = cli.run(&["projects", "remove-hook", "web"]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let show = cli.run(&["projects", "show", "web"]).await;
-    assert!(show.stdout.contains("deploy hook  -"), "{show:?}");
+    assert!(show.stdout.contains("deploy hook     -"), "{show:?}");
 
     let deployed =
         cli.run(&["deploy", "-p", "web", "-e", "production", "--ref", "main", "--commit", "abc123", "--json"]).await;

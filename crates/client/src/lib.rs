@@ -209,6 +209,12 @@ impl Client {
         self.get(&format!("/v1/projects/{}", seg(project))).await
     }
 
+    /// Sets how long a deployment may stay `in_progress`, e.g. `2h`.
+    pub async fn set_deploy_timeout(&self, project: &str, timeout: &str) -> ClientResult<Project> {
+        let body = serde_json::json!({ "deploy_timeout": timeout });
+        self.send(Method::PATCH, &format!("/v1/projects/{}", seg(project)), Some(&body)).await
+    }
+
     pub async fn delete_project(&self, project: &str) -> ClientResult<()> {
         self.delete(&format!("/v1/projects/{}", seg(project))).await
     }
@@ -224,6 +230,10 @@ impl Client {
 
     pub async fn create_environment(&self, project: &str, name: &str) -> ClientResult<Environment> {
         self.post(&format!("/v1/projects/{}/environments", seg(project)), &serde_json::json!({ "name": name })).await
+    }
+
+    pub async fn get_environment(&self, project: &str, environment: &str) -> ClientResult<Environment> {
+        self.get(&format!("/v1/projects/{}/environments/{}", seg(project), seg(environment))).await
     }
 
     pub async fn list_environments(&self, project: &str) -> ClientResult<Vec<Environment>> {
@@ -304,6 +314,16 @@ impl Client {
 
     pub async fn get_deployment(&self, id: &str) -> ClientResult<Deployment> {
         self.get(&format!("/v1/deployments/{}", seg(id))).await
+    }
+
+    /// Reports a deployment's state (a runner's call).
+    pub async fn report_status(&self, id: &str, status: &CreateDeploymentStatus) -> ClientResult<DeploymentStatus> {
+        self.post(&format!("/v1/deployments/{}/statuses", seg(id)), status).await
+    }
+
+    /// A deployment's status history, oldest first.
+    pub async fn list_statuses(&self, id: &str) -> ClientResult<Vec<DeploymentStatus>> {
+        self.get(&format!("/v1/deployments/{}/statuses", seg(id))).await
     }
 
     pub async fn list_events(&self, org: &str) -> ClientResult<Vec<Event>> {

@@ -86,6 +86,9 @@ pub struct Project {
     pub name: String,
     pub slug: String,
     pub deploy_hook_url: Option<String>,
+    /// How long a deployment may stay `in_progress`, e.g. `1h`.
+    #[serde(default)]
+    pub deploy_timeout: Option<String>,
     pub created_at: String,
 }
 
@@ -101,6 +104,19 @@ pub struct Environment {
     pub project: String,
     pub name: String,
     pub created_at: String,
+    /// What is live: the deployment that last succeeded there.
+    #[serde(default)]
+    pub current_deployment: Option<CurrentDeployment>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CurrentDeployment {
+    pub id: String,
+    pub commit: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub environment_url: Option<String>,
+    pub finished_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,9 +219,45 @@ pub struct Deployment {
     pub git_ref: String,
     pub commit: String,
     pub description: String,
+    /// `queued`, `in_progress`, `succeeded`, `failed`, `cancelled` or `archived`.
+    #[serde(default)]
+    pub state: String,
+    /// The same as `state`, from older servers too.
     pub status: String,
     pub hook_status: String,
+    #[serde(default)]
+    pub log_url: Option<String>,
+    #[serde(default)]
+    pub environment_url: Option<String>,
     pub created_by: Actor,
+    pub created_at: String,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+}
+
+/// A state to report on a deployment (what a runner sends).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateDeploymentStatus {
+    pub state: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment_url: Option<String>,
+}
+
+/// One entry of a deployment's status history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeploymentStatus {
+    pub deployment: String,
+    pub state: String,
+    pub description: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    pub reported_by: Actor,
     pub created_at: String,
 }
 

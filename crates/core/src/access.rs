@@ -232,6 +232,17 @@ impl Principal {
         self.authorize(Scope::Admin, org, Area::Org).is_ok()
     }
 
+    /// Whether the principal may read a deployment in `area` and its status
+    /// history: `read` in the org (as for listings, which [`Principal::sees`]
+    /// filters), or `deploy` reaching it, so that a CI job with a deploy-only
+    /// token can follow what it started and a runner what it reports on.
+    pub fn may_read_deployment(&self, org: OrgId, area: Area) -> Result<(), Denied> {
+        match self.authorize_listing(Scope::Read, org) {
+            Ok(()) => Ok(()),
+            Err(no_read) => self.authorize(Scope::Deploy, org, area).map_err(|_| no_read),
+        }
+    }
+
     /// Whether the principal sees `project` of `org` in a project listing:
     /// as [`Principal::sees`], and instance admins see every org's projects.
     pub fn sees_project(&self, org: OrgId, project: ProjectId) -> bool {
@@ -411,6 +422,30 @@ mod tests {
         assert_eq!(may_revoke_with_found_secret(after_grace, &previous, now), Err(Denied::RetiredSecret));
         let unrelated = TokenDigest::from_bytes([3; 32]);
         assert_eq!(may_revoke_with_found_secret(after_grace, &unrelated, now), Err(Denied::RetiredSecret));
+    }
+
+    #[test]
+    fn deployments_are_read_with_read_or_with_deploy_reaching_them() {
+        let org = OrgId::generate();
+        let project = ProjectId::generate();
+        let production = EnvironmentId::generate();
+        let staging = EnvironmentId::generate();
+        let area = Area::Environment(project, production);
+        assert!(token(org, Reach::Environment(project, production), "deploy").may_read_deployment(org, area).is_ok());
+        assert!(token(org, Reach::Project(project), "read").may_read_deployment(org, area).is_ok());
+        assert_eq!(
+            token(org, Reach::Environment(project, staging), "deploy").may_read_deployment(org, area),
+            Err(Denied::MissingScope(Scope::Read))
+        );
+        assert_eq!(
+            token(org, Reach::Org, "delete").may_read_deployment(org, area),
+            Err(Denied::MissingScope(Scope::Read))
+        );
+        assert!(user(org, Role::Member).may_read_deployment(org, area).is_ok());
+        assert_eq!(
+            token(OrgId::generate(), Reach::Org, "deploy,read").may_read_deployment(org, area),
+            Err(Denied::OutOfReach)
+        );
     }
 
     #[test]

@@ -107,6 +107,23 @@ pub fn is_expired(expires_at: Option<OffsetDateTime>, now: OffsetDateTime) -> bo
     expires_at.is_some_and(|at| at <= now)
 }
 
+/// Formats a duration the way [`parse_duration`] reads it, in hours,
+/// minutes and seconds: `1h`, `1h30m`, `168h`, `45s`.
+pub fn format_duration(duration: Duration) -> String {
+    let total = duration.whole_seconds().max(0);
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    let mut out = String::new();
+    for (value, unit) in [(hours, 'h'), (minutes, 'm'), (seconds, 's')] {
+        if value > 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 pub fn format_rfc3339(instant: OffsetDateTime) -> String {
     instant.format(&Rfc3339).unwrap_or_else(|_| instant.to_string())
 }
@@ -146,6 +163,17 @@ mod tests {
             ExpiryError::InPast("2026-01-01T23:59:59Z".into())
         );
         assert_eq!(resolve_expiry(Some("2027-01-01"), Some("1h"), NOW).unwrap_err(), ExpiryError::Both);
+    }
+
+    #[test]
+    fn durations_format_as_they_parse() {
+        for (text, duration) in [("1h", Duration::HOUR), ("1h30m", Duration::minutes(90)), ("168h", Duration::days(7))]
+        {
+            assert_eq!(format_duration(duration), text);
+            assert_eq!(parse_duration(text).unwrap(), duration);
+        }
+        assert_eq!(format_duration(Duration::seconds(3725)), "1h2m5s");
+        assert_eq!(format_duration(Duration::ZERO), "0s");
     }
 
     #[test]

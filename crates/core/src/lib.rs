@@ -5,11 +5,13 @@
 //! - [`scope`], [`reach`], [`plan`] and [`role`] are the closed vocabularies of
 //!   what a credential may do and where.
 //! - [`access`] is the one place that decides whether a principal may act.
+//! - [`deployment`] is a deployment's life: its states and the moves between them.
 //! - [`expiry`], [`branch_rule`] and [`name`] parse user input at the edge.
 
 pub mod access;
 pub mod base62;
 pub mod branch_rule;
+pub mod deployment;
 pub mod expiry;
 pub mod id;
 pub mod name;

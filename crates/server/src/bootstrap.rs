@@ -70,6 +70,7 @@ pub async fn seed_demo(store: &dyn Store) -> Result<DemoData, StoreError> {
         name: "Web".into(),
         slug: "web".into(),
         deploy_hook: None,
+        deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
         created_at: now,
     };
     store.create_project(&project).await?;

@@ -43,17 +43,21 @@ pub struct ServerConfig {
     pub verify_cache: crate::verify::CacheSizes,
     /// Client addresses (and accounts) each rate limiter tracks at most.
     pub rate_limit_tracked_keys: usize,
-    /// The URL clients use to reach this server, for CI export blocks.
+    /// The URL clients use to reach this server: for CI export blocks and the
+    /// `status_url` of deploy hook events (default: the listen address).
     pub public_url: Option<String>,
     /// First delay between deploy hook attempts; doubles each retry.
     pub hook_retry_base: std::time::Duration,
     pub hook_attempts: u32,
     /// How often this node looks for deploy hook deliveries that a stopped
-    /// node left pending (see [`crate::hooks::HookSender::resume_stale`]).
+    /// node left pending (see [`crate::outbox::deploy_hook::HookSender::resume_stale`]).
     pub hook_sweep_interval: std::time::Duration,
     /// The keys document that signs secret scanning alerts
     /// (`POST /v1/secret-scanning/github`).
     pub secret_scanning_keys_url: String,
+    /// How often this node fails deployments left `in_progress` past their
+    /// project's deploy timeout (see [`crate::service::deployments::time_out_overdue`]).
+    pub deploy_timeout_sweep_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -75,6 +79,7 @@ impl ServerConfig {
             hook_attempts: 5,
             hook_sweep_interval: std::time::Duration::from_secs(30),
             secret_scanning_keys_url: DEFAULT_SECRET_SCANNING_KEYS_URL.to_string(),
+            deploy_timeout_sweep_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
+use crate::periodic::{spawn_every, OnShutdown};
 
 const SHARDS: usize = 16;
 /// Slots of the once-a-second filter (8 bytes each, 512 KiB in all).
@@ -99,19 +100,10 @@ pub fn spawn_flusher(
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     interval: std::time::Duration,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => last_used.flush(store.as_ref(), &metrics).await,
-                _ = shutdown.changed() => {
-                    last_used.flush(store.as_ref(), &metrics).await;
-                    return;
-                }
-            }
-        }
+    spawn_every(interval, shutdown, OnShutdown::RunOnceMore, move || {
+        let (last_used, store, metrics) = (last_used.clone(), store.clone(), metrics.clone());
+        async move { last_used.flush(store.as_ref(), &metrics).await }
     })
 }

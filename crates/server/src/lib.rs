@@ -18,6 +18,7 @@ pub mod last_used;
 pub mod limits;
 pub mod metrics;
 pub mod outbox;
+pub mod periodic;
 pub mod problem;
 pub mod rate_limit;
 pub mod salt;

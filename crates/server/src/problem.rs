@@ -35,6 +35,7 @@ impl ServiceError {
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             PlanLimit { .. } => (StatusCode::CONFLICT, "plan-limit", "Plan limit reached"),
+            IllegalTransition(_) => (StatusCode::CONFLICT, "illegal-transition", "Illegal state transition"),
             RefNotAllowed { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "ref-not-allowed", "Ref not allowed"),
             SaltUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "token-salt-not-configured", "Token salt not configured")

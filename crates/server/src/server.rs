@@ -18,8 +18,10 @@ use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
+use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
+use crate::service::deployments::time_out_overdue;
 use crate::state::{AppState, Shared};
 use crate::verify::coherence::{self, Follower};
 use crate::verify::{TokenVerifier, Trust};
@@ -62,9 +64,9 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    flusher: tokio::task::JoinHandle<()>,
-    hook_sweeper: tokio::task::JoinHandle<()>,
-    change_follower: Option<tokio::task::JoinHandle<()>>,
+    /// The background tasks: last-used flusher, stale hook and deploy
+    /// timeout sweepers, and the token change log follower.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -75,6 +77,12 @@ impl RunningServer {
 
     pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let salt_status = check_salt(store.as_ref(), &config.salt).await?;
+        // Bound first: with port 0, the address runners are told comes from here.
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let metrics = Arc::new(Metrics::default());
         let last_used = Arc::new(LastUsed::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -114,7 +122,13 @@ impl RunningServer {
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
             clock: Arc::new(Clock::default()),
-            hooks: HookSender::new(store.clone(), metrics.clone(), config.hook_retry_base, config.hook_attempts),
+            hooks: HookSender::new(
+                store.clone(),
+                metrics.clone(),
+                config.hook_retry_base,
+                config.hook_attempts,
+                &public_url,
+            ),
             metrics,
             last_used,
             salt_status,
@@ -129,10 +143,7 @@ impl RunningServer {
             state.config.hook_sweep_interval,
             shutdown_rx.clone(),
         );
-        let listener = tokio::net::TcpListener::bind(state.config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", state.config.listen))?;
-        let addr = listener.local_addr()?;
+        let timeout_sweeper = spawn_deploy_timeout_sweeper(state.clone(), shutdown_rx.clone());
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
@@ -142,7 +153,8 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, flusher, hook_sweeper, change_follower })
+        let background = [Some(flusher), Some(hook_sweeper), Some(timeout_sweeper), change_follower];
+        Ok(Self { addr, state, shutdown, serving, background: background.into_iter().flatten().collect() })
     }
 
     pub fn url(&self) -> String {
@@ -153,10 +165,8 @@ impl RunningServer {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.serving.await??;
-        self.flusher.await?;
-        self.hook_sweeper.await?;
-        if let Some(follower) = self.change_follower {
-            follower.await?;
+        for task in self.background {
+            task.await?;
         }
         Ok(())
     }
@@ -167,6 +177,18 @@ impl RunningServer {
         tracing::info!("shutting down");
         self.shutdown().await
     }
+}
+
+fn spawn_deploy_timeout_sweeper(state: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let interval = state.config.deploy_timeout_sweep_interval;
+    spawn_every(interval, shutdown, OnShutdown::Stop, move || {
+        let state = state.clone();
+        async move {
+            if let Err(err) = time_out_overdue(&state).await {
+                tracing::warn!(error = %err, "could not look for deployments past their deploy timeout");
+            }
+        }
+    })
 }
 
 async fn shutdown_signal() {

@@ -72,6 +72,10 @@ pub struct ProjectView {
     pub slug: String,
     /// Where deployments are announced (the secret is shown only when set).
     pub deploy_hook_url: Option<String>,
+    /// How long a deployment may stay `in_progress` before it is failed as
+    /// timed out, e.g. `1h` (the default) or `1h30m`.
+    #[schema(example = "1h")]
+    pub deploy_timeout: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -84,6 +88,7 @@ impl From<&Project> for ProjectView {
             name: project.name.clone(),
             slug: project.slug.clone(),
             deploy_hook_url: project.deploy_hook.as_ref().map(|h| h.url.clone()),
+            deploy_timeout: gatepass_core::expiry::format_duration(project.deploy_timeout),
             created_at: project.created_at,
         }
     }
@@ -96,15 +101,52 @@ pub struct EnvironmentView {
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What is live: the deployment that last succeeded here, or `null`.
+    pub current_deployment: Option<CurrentDeploymentView>,
 }
 
-impl From<&Environment> for EnvironmentView {
-    fn from(env: &Environment) -> Self {
+impl EnvironmentView {
+    pub fn new(env: &Environment, current: Option<&Deployment>) -> Self {
         EnvironmentView {
             id: env.id.to_string(),
             project: env.project_id.to_string(),
             name: env.name.clone(),
             created_at: env.created_at,
+            current_deployment: current.map(CurrentDeploymentView::from),
+        }
+    }
+}
+
+/// An environment without a current deployment (a new one).
+impl From<&Environment> for EnvironmentView {
+    fn from(env: &Environment) -> Self {
+        EnvironmentView::new(env, None)
+    }
+}
+
+/// The deployment live in an environment, in brief.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentDeploymentView {
+    #[schema(example = "dep_4fG7hJ2kL9mN3pQ5rS8t")]
+    pub id: String,
+    pub commit: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    /// Where the deployed app answers, as its runner reported.
+    pub environment_url: Option<String>,
+    /// When it succeeded.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+impl From<&Deployment> for CurrentDeploymentView {
+    fn from(deployment: &Deployment) -> Self {
+        CurrentDeploymentView {
+            id: deployment.id.to_string(),
+            commit: deployment.commit_sha.clone(),
+            git_ref: deployment.git_ref.clone(),
+            environment_url: deployment.environment_url.clone(),
+            finished_at: deployment.finished_at,
         }
     }
 }
@@ -287,13 +329,26 @@ pub struct DeploymentView {
     pub git_ref: String,
     pub commit: String,
     pub description: String,
-    /// `queued` or `archived`.
+    /// `queued`, `in_progress`, `succeeded`, `failed`, `cancelled` or `archived`.
+    #[schema(example = "in_progress")]
+    pub state: String,
+    /// The same as `state` (the name older clients read).
     pub status: String,
     /// `none`, `pending`, `delivered` or `failed`.
     pub hook_status: String,
+    /// The last log URL its runner reported.
+    pub log_url: Option<String>,
+    /// The last URL its runner reported the deployed app at.
+    pub environment_url: Option<String>,
     pub created_by: ActorView,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When a runner first reported it `in_progress`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    /// When it became `succeeded`, `failed` or `cancelled`.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
 }
 
 impl DeploymentView {
@@ -307,10 +362,46 @@ impl DeploymentView {
             git_ref: deployment.git_ref.clone(),
             commit: deployment.commit_sha.clone(),
             description: deployment.description.clone(),
-            status: deployment.status.as_str().into(),
+            state: deployment.state.as_str().into(),
+            status: deployment.state.as_str().into(),
             hook_status: deployment.hook_status.as_str().into(),
+            log_url: deployment.log_url.clone(),
+            environment_url: deployment.environment_url.clone(),
             created_by: (&deployment.created_by).into(),
             created_at: deployment.created_at,
+            started_at: deployment.started_at,
+            finished_at: deployment.finished_at,
+        }
+    }
+}
+
+/// One entry of a deployment's status history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentStatusView {
+    /// The deployment's id.
+    pub deployment: String,
+    /// The state it moved to.
+    #[schema(example = "succeeded")]
+    pub state: String,
+    pub description: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    /// Who reported it: a token, a user, or gatepass itself (a timeout).
+    pub reported_by: ActorView,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&StatusReport> for DeploymentStatusView {
+    fn from(report: &StatusReport) -> Self {
+        DeploymentStatusView {
+            deployment: report.deployment_id.to_string(),
+            state: report.state.as_str().into(),
+            description: report.description.clone(),
+            log_url: report.log_url.clone(),
+            environment_url: report.environment_url.clone(),
+            reported_by: (&report.reported_by).into(),
+            created_at: report.at,
         }
     }
 }
@@ -320,7 +411,7 @@ pub struct EventView {
     pub id: String,
     pub org: Option<String>,
     pub actor: ActorView,
-    /// e.g. `token.created`, `token.rotated`, `token.revoked`, `deployment.created`.
+    /// e.g. `token.created`, `token.rotated`, `token.revoked`, `deployment.created`, `deployment.status`.
     pub action: String,
     pub target: String,
     pub client_ip: Option<String>,

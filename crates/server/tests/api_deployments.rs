@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use common::*;
 use gatepass_client::CreateToken;
 use gatepass_core::id::{DeploymentId, EnvironmentId, OrgId, ProjectId};
-use gatepass_store::{Actor, Deployment, DeploymentStatus, HookStatus};
+use gatepass_store::{Actor, Deployment, DeploymentState, HookStatus};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::mpsc;
@@ -132,10 +132,14 @@ async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
         git_ref: "main".into(),
         commit_sha: "abc1234".into(),
         description: "deployed just before the crash".into(),
-        status: DeploymentStatus::Queued,
+        state: DeploymentState::Queued,
         hook_status: HookStatus::Pending,
+        log_url: None,
+        environment_url: None,
         created_by: Actor::system(),
         created_at: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        started_at: None,
+        finished_at: None,
     };
     server.server.state.store.create_deployment(&left_pending).await.unwrap();
 
@@ -197,6 +201,7 @@ async fn the_openapi_document_and_operation_endpoints_are_served() {
         "/v1/orgs/{org}/tokens",
         "/v1/orgs/{org}/tokens/{id}/rotate",
         "/v1/projects/{project}/deployments",
+        "/v1/deployments/{id}/statuses",
         "/v1/token",
         "/v1/introspect",
     ] {

@@ -191,6 +191,7 @@ async fn users_see_only_the_projects_of_their_own_orgs() {
         name: "Secret".into(),
         slug: "secret".into(),
         deploy_hook: None,
+        deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
         created_at: now,
     };
     store.create_project(&secret_project).await.unwrap();

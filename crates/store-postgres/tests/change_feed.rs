@@ -90,6 +90,7 @@ async fn a_transaction_that_revokes_many_tokens_wakes_once_and_logs_each() {
         name: "Web".into(),
         slug: "web".into(),
         deploy_hook: None,
+        deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
         created_at: now(),
     };
     nodes.a.create_project(&project).await.unwrap();

@@ -141,6 +141,7 @@ pub struct ProjectRow {
     pub slug: String,
     pub deploy_hook_url: Option<String>,
     pub deploy_hook_secret: Option<String>,
+    pub deploy_timeout_secs: i64,
     pub created_at: i64,
 }
 
@@ -156,6 +157,7 @@ impl TryFrom<ProjectRow> for Project {
                 (Some(url), Some(secret)) => Some(DeployHook { url, secret }),
                 _ => None,
             },
+            deploy_timeout: time::Duration::seconds(row.deploy_timeout_secs),
             created_at: from_millis(row.created_at),
         })
     }
@@ -325,9 +327,13 @@ pub struct DeploymentRow {
     pub description: String,
     pub status: String,
     pub hook_status: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
     pub created_by_id: String,
     pub created_by_label: String,
     pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
 }
 
 impl TryFrom<DeploymentRow> for Deployment {
@@ -341,12 +347,60 @@ impl TryFrom<DeploymentRow> for Deployment {
             git_ref: row.git_ref,
             commit_sha: row.commit_sha,
             description: row.description,
-            status: DeploymentStatus::parse(&row.status).ok_or_else(|| corrupt("deployment status"))?,
+            state: DeploymentState::parse(&row.status).map_err(corrupt)?,
             hook_status: HookStatus::parse(&row.hook_status).ok_or_else(|| corrupt("hook status"))?,
+            log_url: row.log_url,
+            environment_url: row.environment_url,
             created_by: Actor { id: row.created_by_id, label: row.created_by_label },
             created_at: from_millis(row.created_at),
+            started_at: row.started_at.map(from_millis),
+            finished_at: row.finished_at.map(from_millis),
         })
     }
+}
+
+/// The columns of [`DeploymentRow`], in its order.
+pub const DEPLOYMENT_COLUMNS: &str = "id, org_id, project_id, environment_id, git_ref, commit_sha, description, \
+    status, hook_status, log_url, environment_url, created_by_id, created_by_label, created_at, started_at, finished_at";
+
+/// The columns of [`StatusReportRow`], in its order.
+pub const STATUS_COLUMNS: &str =
+    "deployment_id, state, description, log_url, environment_url, reported_by_id, reported_by_label, at";
+
+#[derive(sqlx::FromRow)]
+pub struct StatusReportRow {
+    pub deployment_id: String,
+    pub state: String,
+    pub description: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    pub reported_by_id: String,
+    pub reported_by_label: String,
+    pub at: i64,
+}
+
+impl TryFrom<StatusReportRow> for StatusReport {
+    type Error = StoreError;
+    fn try_from(row: StatusReportRow) -> StoreResult<StatusReport> {
+        Ok(StatusReport {
+            deployment_id: id(DeploymentId::parse, &row.deployment_id)?,
+            state: DeploymentState::parse(&row.state).map_err(corrupt)?,
+            description: row.description,
+            log_url: row.log_url,
+            environment_url: row.environment_url,
+            reported_by: Actor { id: row.reported_by_id, label: row.reported_by_label },
+            at: from_millis(row.at),
+        })
+    }
+}
+
+/// What a status report sets on its deployment besides the state: the
+/// start on the first `in_progress`, the end on a terminal state (Unix ms).
+pub fn report_times(report: &StatusReport) -> (Option<i64>, Option<i64>) {
+    let at = to_millis(report.at);
+    let started = (report.state == DeploymentState::InProgress).then_some(at);
+    let finished = report.state.is_terminal().then_some(at);
+    (started, finished)
 }
 
 #[derive(sqlx::FromRow)]

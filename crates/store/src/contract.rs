@@ -14,6 +14,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::*;
 
+mod deployments;
+pub use deployments::*;
+
 /// Whether `digest` opens `record` at `at`, by the core's rules.
 fn opens(record: &TokenRecord, digest: &TokenDigest, at: OffsetDateTime) -> bool {
     let status = TokenStatus::at(record.revoked_at, record.expires_at, at);
@@ -42,6 +45,12 @@ macro_rules! store_contract_tests {
             deleting_an_org_takes_everything_in_it_and_nothing_else,
             deployments_list_newest_first,
             stale_hook_deliveries_are_claimed_once,
+            a_deployment_starts_its_history_queued_by_its_creator,
+            a_status_report_moves_a_deployment_only_from_the_state_it_expects,
+            concurrent_reports_from_the_same_state_record_one_move,
+            the_current_deployment_is_the_last_to_succeed_in_each_environment,
+            overdue_deployments_are_those_in_progress_past_their_project_timeout,
+            a_project_keeps_its_deploy_timeout,
             audit_events_list_per_org,
             settings_round_trip,
             every_org_is_listed,
@@ -108,6 +117,7 @@ async fn project(store: &SharedStore, org: &Org, slug: &str) -> Project {
         name: slug.into(),
         slug: slug.into(),
         deploy_hook: None,
+        deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
         created_at: now(),
     };
     store.create_project(&project).await.unwrap();
@@ -463,20 +473,23 @@ pub async fn deployments_list_newest_first(store: SharedStore) {
             git_ref: "main".into(),
             commit_sha: format!("abc{n}"),
             description: String::new(),
-            status: DeploymentStatus::Queued,
+            state: DeploymentState::Queued,
             hook_status: HookStatus::None,
+            log_url: None,
+            environment_url: None,
             created_by: Actor::system(),
             created_at: start + Duration::seconds(n),
+            started_at: None,
+            finished_at: None,
         };
         store.create_deployment(&deployment).await.unwrap();
         ids.push(deployment.id);
     }
     let listed: Vec<_> = store.list_deployments(web.id, 2).await.unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(listed, vec![ids[2], ids[1]]);
-    assert!(store.set_deployment_status(ids[0], DeploymentStatus::Archived).await.unwrap());
     assert!(store.set_hook_status(ids[0], HookStatus::Delivered).await.unwrap());
     let first = store.find_deployment(ids[0]).await.unwrap().unwrap();
-    assert_eq!((first.status, first.hook_status), (DeploymentStatus::Archived, HookStatus::Delivered));
+    assert_eq!((first.state, first.hook_status), (DeploymentState::Queued, HookStatus::Delivered));
 }
 
 pub async fn stale_hook_deliveries_are_claimed_once(store: SharedStore) {
@@ -494,10 +507,14 @@ pub async fn stale_hook_deliveries_are_claimed_once(store: SharedStore) {
         git_ref: "main".into(),
         commit_sha: format!("abc{minutes}"),
         description: String::new(),
-        status: DeploymentStatus::Queued,
+        state: DeploymentState::Queued,
         hook_status,
+        log_url: None,
+        environment_url: None,
         created_by: Actor::system(),
         created_at: start + Duration::minutes(minutes),
+        started_at: None,
+        finished_at: None,
     };
     // Left pending 60 and 50 minutes ago, pending since just now (its
     // creator is still delivering), already delivered, and without a hook.

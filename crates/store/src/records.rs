@@ -1,5 +1,6 @@
 //! The rows the traits move. Plain data; rules live in `gatepass-core`.
 
+pub use gatepass_core::deployment::DeploymentState;
 use gatepass_core::id::{
     BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, UserId,
 };
@@ -27,6 +28,8 @@ pub struct Project {
     pub name: String,
     pub slug: String,
     pub deploy_hook: Option<DeployHook>,
+    /// How long a deployment may stay `in_progress` before it is failed as timed out.
+    pub deploy_timeout: time::Duration,
     pub created_at: OffsetDateTime,
 }
 
@@ -239,30 +242,6 @@ pub struct BranchRule {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeploymentStatus {
-    Queued,
-    Archived,
-}
-
-impl DeploymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeploymentStatus::Queued => "queued",
-            DeploymentStatus::Archived => "archived",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "queued" => Some(DeploymentStatus::Queued),
-            "archived" => Some(DeploymentStatus::Archived),
-            _ => None,
-        }
-    }
-}
-
 /// How the deploy hook delivery of a deployment went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -304,10 +283,47 @@ pub struct Deployment {
     pub git_ref: String,
     pub commit_sha: String,
     pub description: String,
-    pub status: DeploymentStatus,
+    pub state: DeploymentState,
     pub hook_status: HookStatus,
+    /// The last log URL a runner reported.
+    pub log_url: Option<String>,
+    /// The last URL a runner reported the deployed app at.
+    pub environment_url: Option<String>,
     pub created_by: Actor,
     pub created_at: OffsetDateTime,
+    /// When a runner first reported it `in_progress`.
+    pub started_at: Option<OffsetDateTime>,
+    /// When it reached `succeeded`, `failed` or `cancelled`.
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// One entry of a deployment's status history: the state it moved to, why,
+/// and who reported it. The first entry of every deployment is `queued`, by
+/// its creator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub deployment_id: DeploymentId,
+    pub state: DeploymentState,
+    pub description: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    pub reported_by: Actor,
+    pub at: OffsetDateTime,
+}
+
+impl StatusReport {
+    /// The first entry of `deployment`'s history.
+    pub fn created(deployment: &Deployment) -> Self {
+        StatusReport {
+            deployment_id: deployment.id,
+            state: DeploymentState::Queued,
+            description: deployment.description.clone(),
+            log_url: None,
+            environment_url: None,
+            reported_by: deployment.created_by.clone(),
+            at: deployment.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -66,7 +66,7 @@ pub trait ProjectStore {
     /// Projects with this slug in any org (slugs are unique per org only).
     async fn find_projects_by_slug(&self, slug: &str) -> StoreResult<Vec<Project>>;
     async fn list_projects(&self, org: OrgId) -> StoreResult<Vec<Project>>;
-    /// Saves name and deploy hook.
+    /// Saves name, deploy hook and deploy timeout.
     async fn update_project(&self, project: &Project) -> StoreResult<bool>;
     /// Deletes the project with its environments, rules and deployments, and
     /// revokes every token that reaches it.
@@ -124,11 +124,32 @@ pub trait TokenStore {
 
 #[async_trait]
 pub trait DeploymentStore {
+    /// Records the deployment and the first entry of its status history
+    /// ([`StatusReport::created`]), atomically.
     async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()>;
     async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
     /// Newest first, at most `limit`.
     async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
-    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool>;
+    /// Moves the deployment of `report` from `from` to `report.state` and
+    /// appends `report` to its history, in one transaction, but only if the
+    /// deployment is still in `from`. Returns the deployment as it now is,
+    /// or `None` when it is not (any more) in `from`: a concurrent change won,
+    /// and the caller decides again on the state it finds. The caller checks
+    /// the move with `gatepass_core::deployment::transition`.
+    ///
+    /// The deployment keeps the report's URLs that are set, gets `started_at`
+    /// on its first `in_progress` and `finished_at` on `succeeded`, `failed`
+    /// or `cancelled`; on `succeeded` it becomes its environment's current
+    /// deployment.
+    async fn record_status(&self, from: DeploymentState, report: &StatusReport) -> StoreResult<Option<Deployment>>;
+    /// A deployment's status history, oldest first.
+    async fn list_statuses(&self, id: DeploymentId) -> StoreResult<Vec<StatusReport>>;
+    /// The current deployment of each environment of `project` that has
+    /// one: the deployment that last moved to `succeeded` there.
+    async fn current_deployments(&self, project: ProjectId) -> StoreResult<Vec<Deployment>>;
+    /// Up to `limit` deployments that have been `in_progress` for at least
+    /// their project's deploy timeout at `now`, longest first.
+    async fn overdue_deployments(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<Deployment>>;
     async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool>;
     /// Claims for the calling node, at `now`, up to `limit` deployments whose
     /// deploy hook is still pending and was last claimed before `stale_before`,

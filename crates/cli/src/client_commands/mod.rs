@@ -11,6 +11,7 @@ pub mod members;
 pub mod orgs;
 pub mod projects;
 pub mod tokens;
+pub mod wait;
 
 use std::io::{BufRead, IsTerminal, Write};
 

@@ -44,6 +44,15 @@ pub enum ProjectsCommand {
         #[arg(value_name = "URL")]
         hook_url: String,
     },
+    /// How long a deployment may stay in_progress before gatepass fails it
+    /// as "timed out" (default 1h).
+    #[command(after_help = "Example:\n  gatepass projects set-deploy-timeout web 2h")]
+    SetDeployTimeout {
+        /// Id or slug.
+        project: String,
+        /// A duration from 1m to 168h, e.g. 90m or 2h.
+        timeout: String,
+    },
     /// Stop notifying a deploy hook of the project's deployments.
     #[command(after_help = "Example:\n  gatepass projects remove-hook web")]
     RemoveHook {
@@ -63,7 +72,7 @@ pub enum ProjectsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EnvsCommand {
-    /// The environments of a project.
+    /// The environments of a project, with the commit live in each.
     #[command(after_help = "Example:\n  gatepass envs list --project web")]
     List {
         #[arg(short = 'p', long)]
@@ -154,10 +163,11 @@ pub async fn projects(global: &GlobalArgs, command: ProjectsCommand) -> anyhow::
                 return output::print_json(&project);
             }
             println!("{} ({})", project.name, project.id);
-            println!("  slug         {}", project.slug);
-            println!("  org          {}", project.org);
-            println!("  deploy hook  {}", project.deploy_hook_url.as_deref().unwrap_or("-"));
-            println!("  created      {}", output::when(&project.created_at));
+            println!("  slug            {}", project.slug);
+            println!("  org             {}", project.org);
+            println!("  deploy hook     {}", project.deploy_hook_url.as_deref().unwrap_or("-"));
+            println!("  deploy timeout  {}", project.deploy_timeout.as_deref().unwrap_or("-"));
+            println!("  created         {}", output::when(&project.created_at));
         }
         ProjectsCommand::SetHook { project, hook_url } => {
             let hook = ctx.client.set_deploy_hook(&project, &hook_url).await?;
@@ -166,6 +176,14 @@ pub async fn projects(global: &GlobalArgs, command: ProjectsCommand) -> anyhow::
             }
             println!("{} Deployments of {project} are now POSTed to {}", output::check(), hook.url);
             println!("Signing secret (shown once; check X-Gatepass-Signature with it): {}", hook.secret);
+        }
+        ProjectsCommand::SetDeployTimeout { project, timeout } => {
+            let updated = ctx.client.set_deploy_timeout(&project, &timeout).await?;
+            if ctx.json {
+                return output::print_json(&updated);
+            }
+            let timeout = updated.deploy_timeout.unwrap_or(timeout);
+            println!("{} Deployments of {project} in progress for {timeout} now fail as timed out", output::check());
         }
         ProjectsCommand::RemoveHook { project } => {
             ctx.client.delete_deploy_hook(&project).await?;
@@ -188,9 +206,17 @@ pub async fn envs(global: &GlobalArgs, command: EnvsCommand) -> anyhow::Result<(
             if ctx.json {
                 return output::print_json(&environments);
             }
-            let mut table = Table::new(&["ID", "NAME", "CREATED AT"]);
+            let mut table = Table::new(&["ID", "NAME", "CURRENT COMMIT", "REF", "DEPLOYED AT", "CREATED AT"]);
             for e in &environments {
-                table.row(vec![e.id.clone(), e.name.clone(), output::when(&e.created_at)]);
+                let current = e.current_deployment.as_ref();
+                table.row(vec![
+                    e.id.clone(),
+                    e.name.clone(),
+                    current.map(|d| d.commit.chars().take(12).collect()).unwrap_or_else(|| "-".into()),
+                    current.map(|d| d.git_ref.clone()).unwrap_or_else(|| "-".into()),
+                    output::when_or(current.and_then(|d| d.finished_at.as_deref()), "-"),
+                    output::when(&e.created_at),
+                ]);
             }
             table.print("No environments yet.");
         }

@@ -113,7 +113,7 @@ impl Cli {
         self.run_inner(args, Some(stdin)).await
     }
 
-    async fn run_inner(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatepass"));
         command
             .args(args)
@@ -121,9 +121,20 @@ impl Cli {
             .env("GATEPASS_CONFIG_DIR", self.config.path())
             .env("HOME", self.config.path())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts the binary without waiting for it, to read its output as it comes.
+    pub fn spawn(&self, args: &[&str]) -> tokio::process::Child {
+        self.command(args).stdin(Stdio::null()).spawn().expect("the gatepass binary runs")
+    }
+
+    async fn run_inner(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = self.command(args);
+        command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         let mut child = command.spawn().expect("the gatepass binary runs");
         if let Some(text) = stdin {
             let mut pipe = child.stdin.take().unwrap();

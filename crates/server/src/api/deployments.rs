@@ -1,4 +1,5 @@
-//! `/v1/projects/{project}/deployments` and `/v1/deployments/{id}`.
+//! `/v1/projects/{project}/deployments`, `/v1/deployments/{id}` and its
+//! status history, `/v1/deployments/{id}/statuses`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,16 +12,33 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::keys::{DeploymentKey, InProject, ProjectKey};
 use crate::problem::Problem;
-use crate::service::deployments::{self, DeployRequest};
+use crate::service::deployments::{self, DeployRequest, StatusRequest};
 use crate::service::{resolve, Caller, ServiceResult};
 use crate::state::AppState;
-use crate::views::DeploymentView;
+use crate::views::{DeploymentStatusView, DeploymentView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_deployments, create_deployment))
         .routes(routes!(get_deployment))
         .routes(routes!(archive_deployment))
+        .routes(routes!(list_deployment_statuses, create_deployment_status))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDeploymentStatusRequest {
+    /// `in_progress`, `succeeded`, `failed` or `cancelled` (or `queued`).
+    /// States only move forward, and nothing leaves `succeeded`, `failed` or
+    /// `cancelled`; `in_progress` may be reported again with news.
+    #[schema(example = "in_progress")]
+    pub state: String,
+    #[serde(default)]
+    pub description: String,
+    /// Where the rollout's log is (`http://` or `https://`).
+    pub log_url: Option<String>,
+    /// Where the deployed app answers (`http://` or `https://`).
+    pub environment_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -82,7 +100,8 @@ pub async fn list_deployments(
     Ok(axum::Json(views))
 }
 
-/// One deployment (its hook delivery status included).
+/// One deployment: its state, its hook delivery status and the URLs its
+/// runner reported (needs `read`, or `deploy` reaching it).
 #[utoipa::path(get, path = "/v1/deployments/{id}", tag = "deployments",
     params(DeploymentKey), responses((status = 200, body = DeploymentView)))]
 pub async fn get_deployment(
@@ -95,7 +114,7 @@ pub async fn get_deployment(
     Ok(axum::Json(view(&state, &deployment).await?))
 }
 
-/// Archive a deployment (needs `delete`).
+/// Archive a deployment (needs `delete`), whatever its state.
 #[utoipa::path(post, path = "/v1/deployments/{id}/archive", tag = "deployments",
     params(DeploymentKey), responses((status = 200, body = DeploymentView)))]
 pub async fn archive_deployment(
@@ -106,4 +125,41 @@ pub async fn archive_deployment(
     let mut deployment = deployments::find(&state, &caller, &key.id).await?;
     deployments::archive(&state, &caller, &mut deployment).await?;
     Ok(axum::Json(view(&state, &deployment).await?))
+}
+
+/// Report a deployment's state (needs `deploy` reaching the deployment): what
+/// a runner calls, with the `status_url` of the deploy hook event.
+#[utoipa::path(post, path = "/v1/deployments/{id}/statuses", tag = "deployments",
+    params(DeploymentKey), request_body = CreateDeploymentStatusRequest,
+    responses((status = 201, body = DeploymentStatusView),
+        (status = 409, description = "The deployment cannot move to this state from the one it is in (both are named)", body = Problem),
+        (status = 422, description = "An unknown state, `archived`, or a URL that is not http(s)", body = Problem)))]
+pub async fn create_deployment_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(key): ApiPath<DeploymentKey>,
+    ApiJson(body): ApiJson<CreateDeploymentStatusRequest>,
+) -> ServiceResult<(StatusCode, axum::Json<DeploymentStatusView>)> {
+    let mut deployment = deployments::find(&state, &caller, &key.id).await?;
+    let request = StatusRequest {
+        state: &body.state,
+        description: &body.description,
+        log_url: body.log_url.as_deref(),
+        environment_url: body.environment_url.as_deref(),
+    };
+    let report = deployments::report(&state, &caller, &mut deployment, request).await?;
+    Ok((StatusCode::CREATED, axum::Json((&report).into())))
+}
+
+/// A deployment's status history, oldest first, with who reported each state.
+#[utoipa::path(get, path = "/v1/deployments/{id}/statuses", tag = "deployments",
+    params(DeploymentKey), responses((status = 200, body = Vec<DeploymentStatusView>)))]
+pub async fn list_deployment_statuses(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(key): ApiPath<DeploymentKey>,
+) -> ServiceResult<axum::Json<Vec<DeploymentStatusView>>> {
+    let deployment = deployments::find(&state, &caller, &key.id).await?;
+    let history = deployments::history(&state, &caller, &deployment).await?;
+    Ok(axum::Json(history.iter().map(DeploymentStatusView::from).collect()))
 }

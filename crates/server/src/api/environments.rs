@@ -11,14 +11,14 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, ApiPath};
 use super::keys::{BranchRuleKey, EnvironmentKey, InProject, ProjectKey};
 use crate::problem::Problem;
-use crate::service::{projects, resolve, ServiceResult};
+use crate::service::{deployments, projects, resolve, ServiceResult};
 use crate::state::AppState;
 use crate::views::{BranchRuleView, EnvironmentView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_environments, create_environment))
-        .routes(routes!(delete_environment))
+        .routes(routes!(get_environment, delete_environment))
         .routes(routes!(list_branch_rules, create_branch_rule))
         .routes(routes!(delete_branch_rule))
 }
@@ -50,7 +50,7 @@ pub async fn create_environment(
     Ok((StatusCode::CREATED, Json((&environment).into())))
 }
 
-/// A project's environments.
+/// A project's environments, each with its current (last succeeded) deployment.
 #[utoipa::path(get, path = "/v1/projects/{project}/environments", tag = "environments", params(ProjectKey),
     responses((status = 200, body = Vec<EnvironmentView>)))]
 pub async fn list_environments(
@@ -58,7 +58,21 @@ pub async fn list_environments(
     InProject { caller, project }: InProject,
 ) -> ServiceResult<Json<Vec<EnvironmentView>>> {
     let environments = projects::list_environments(&state, &caller, &project).await?;
-    Ok(Json(environments.iter().map(EnvironmentView::from).collect()))
+    let current = deployments::current_deployments(&state, &project).await?;
+    Ok(Json(environments.iter().map(|env| EnvironmentView::new(env, current.get(&env.id))).collect()))
+}
+
+/// One environment, with its current (last succeeded) deployment.
+#[utoipa::path(get, path = "/v1/projects/{project}/environments/{environment}", tag = "environments",
+    params(EnvironmentKey), responses((status = 200, body = EnvironmentView)))]
+pub async fn get_environment(
+    State(state): State<AppState>,
+    InProject { caller, project }: InProject,
+    ApiPath(key): ApiPath<EnvironmentKey>,
+) -> ServiceResult<Json<EnvironmentView>> {
+    let environment = projects::find_environment(&state, &caller, &project, &key.environment).await?;
+    let current = deployments::current_deployments(&state, &project).await?;
+    Ok(Json(EnvironmentView::new(&environment, current.get(&environment.id))))
 }
 
 /// Delete an environment; tokens reaching only it are revoked.

@@ -13,7 +13,8 @@ use super::extract::ApiJson;
 use super::keys::{InOrg, InProject, OrgKey, ProjectKey};
 use super::{NoStore, NO_STORE};
 use crate::problem::Problem;
-use crate::service::{projects, ServiceResult};
+use crate::service::projects::{self, ProjectUpdate};
+use crate::service::ServiceResult;
 use crate::state::AppState;
 use crate::views::ProjectView;
 
@@ -36,6 +37,10 @@ pub struct CreateProjectRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
     pub name: Option<String>,
+    /// How long a deployment may stay `in_progress` before it is failed as
+    /// timed out: `1m` to `168h`, e.g. `90m` or `2h` (default `1h`).
+    #[schema(example = "2h")]
+    pub deploy_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,7 +88,7 @@ pub async fn get_project(InProject { caller, project }: InProject) -> ServiceRes
     Ok(Json((&project).into()))
 }
 
-/// Rename a project.
+/// Rename a project or change its deploy timeout (needs `admin`).
 #[utoipa::path(patch, path = "/v1/projects/{project}", tag = "projects", params(ProjectKey),
     request_body = UpdateProjectRequest, responses((status = 200, body = ProjectView)))]
 pub async fn update_project(
@@ -91,9 +96,8 @@ pub async fn update_project(
     InProject { caller, mut project }: InProject,
     ApiJson(body): ApiJson<UpdateProjectRequest>,
 ) -> ServiceResult<Json<ProjectView>> {
-    if let Some(name) = &body.name {
-        projects::rename(&state, &caller, &mut project, name).await?;
-    }
+    let update = ProjectUpdate { name: body.name.as_deref(), deploy_timeout: body.deploy_timeout.as_deref() };
+    projects::update(&state, &caller, &mut project, update).await?;
     Ok(Json((&project).into()))
 }
 

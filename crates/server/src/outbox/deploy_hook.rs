@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::metrics::{bump, Metrics};
+use crate::periodic::{spawn_every, OnShutdown};
 use crate::views::DeploymentView;
 
 pub const SIGNATURE_HEADER: &str = "x-gatepass-signature";
@@ -45,6 +46,8 @@ pub struct HookSender {
     metrics: Arc<Metrics>,
     retry_base: std::time::Duration,
     attempts: u32,
+    /// This server's URL as runners reach it, for the `status_url` of each event.
+    public_url: Arc<str>,
 }
 
 /// `sha256=<hex>` over `<timestamp>.<body>`.
@@ -69,14 +72,21 @@ pub fn new_secret() -> String {
 }
 
 impl HookSender {
-    pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, retry_base: std::time::Duration, attempts: u32) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        retry_base: std::time::Duration,
+        attempts: u32,
+        public_url: &str,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(ATTEMPT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("gatepass/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("HTTP client");
-        Self { client, store, metrics, retry_base, attempts: attempts.max(1) }
+        let public_url = public_url.trim_end_matches('/').into();
+        Self { client, store, metrics, retry_base, attempts: attempts.max(1), public_url }
     }
 
     /// The longest a delivery can take on a live node: every attempt timing
@@ -121,7 +131,7 @@ impl HookSender {
     pub fn dispatch(&self, deployment: &Deployment, hook: DeployHook, project: &Project, environment: Option<String>) {
         let sender = self.clone();
         let id = deployment.id;
-        let payload = deployment_created(&DeploymentView::new(deployment, environment), project);
+        let payload = deployment_created(&DeploymentView::new(deployment, environment), project, &self.public_url);
         tokio::spawn(async move {
             let body = payload.to_string().into_bytes();
             let status = if sender.deliver(&hook, &body, id.as_str()).await {
@@ -168,10 +178,13 @@ impl HookSender {
     }
 }
 
-/// The `deployment.created` event a hook receives.
-fn deployment_created(view: &DeploymentView, project: &Project) -> serde_json::Value {
+/// The `deployment.created` event a hook receives, with where its runner
+/// reports the deployment's states (with a `deploy` token of its own).
+fn deployment_created(view: &DeploymentView, project: &Project, public_url: &str) -> serde_json::Value {
     json!({
         "event": "deployment.created",
+        "deployment_id": view.id,
+        "status_url": format!("{public_url}/v1/deployments/{}/statuses", view.id),
         "deployment": view,
         "project": { "id": project.id, "slug": project.slug, "name": project.name },
     })
@@ -182,19 +195,13 @@ pub fn spawn_stale_delivery_sweeper(
     hooks: HookSender,
     clock: Arc<Clock>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {
-                    if let Err(err) = hooks.resume_stale(clock.now()).await {
-                        tracing::warn!(error = %err, "could not look for stale deploy hook deliveries");
-                    }
-                }
-                _ = shutdown.changed() => return,
+    spawn_every(interval, shutdown, OnShutdown::Stop, move || {
+        let (hooks, now) = (hooks.clone(), clock.now());
+        async move {
+            if let Err(err) = hooks.resume_stale(now).await {
+                tracing::warn!(error = %err, "could not look for stale deploy hook deliveries");
             }
         }
     })
@@ -210,7 +217,7 @@ mod tests {
     async fn the_longest_delivery_is_every_attempt_timing_out_plus_the_backoff() {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir.path()).await.unwrap());
-        let sender = HookSender::new(store, Arc::default(), Duration::from_secs(1), 5);
+        let sender = HookSender::new(store, Arc::default(), Duration::from_secs(1), 5, "http://127.0.0.1:8080");
         assert_eq!(sender.longest_delivery(), Duration::from_secs(1 + 2 + 4 + 8) + ATTEMPT_TIMEOUT * 5);
     }
 

@@ -35,6 +35,7 @@ pub enum AuditAction {
     ProjectDeleted,
     DeployHookSet,
     DeployHookRemoved,
+    DeployTimeoutChanged,
     EnvironmentCreated,
     EnvironmentDeleted,
     BranchRuleCreated,
@@ -46,6 +47,7 @@ pub enum AuditAction {
     TokenLeaked,
     TokenReported,
     DeploymentCreated,
+    DeploymentStatus,
     DeploymentArchived,
 }
 
@@ -67,6 +69,7 @@ impl AuditAction {
             ProjectDeleted => "project.deleted",
             DeployHookSet => "deploy_hook.set",
             DeployHookRemoved => "deploy_hook.removed",
+            DeployTimeoutChanged => "project.deploy_timeout_changed",
             EnvironmentCreated => "environment.created",
             EnvironmentDeleted => "environment.deleted",
             BranchRuleCreated => "branch_rule.created",
@@ -78,6 +81,7 @@ impl AuditAction {
             TokenLeaked => "token.leaked",
             TokenReported => "token.reported",
             DeploymentCreated => "deployment.created",
+            DeploymentStatus => "deployment.status",
             DeploymentArchived => "deployment.archived",
         }
     }
@@ -93,7 +97,19 @@ pub async fn record(
     target: &str,
     details: serde_json::Value,
 ) {
-    record_as(state, &caller.actor(state).await, caller.client_ip, org, action, target, details).await;
+    write(state, &caller.actor(state).await, Some(caller.client_ip), org, action, target, details).await;
+}
+
+/// Records what gatepass did by itself (a deployment that timed out): the
+/// actor is "gatepass", from no address.
+pub async fn record_system(
+    state: &AppState,
+    org: Option<OrgId>,
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+) {
+    write(state, &Actor::system(), None, org, action, target, details).await;
 }
 
 /// Records what `actor` did from `client_ip`, for actions taken before there
@@ -107,13 +123,25 @@ pub async fn record_as(
     target: &str,
     details: serde_json::Value,
 ) {
+    write(state, actor, Some(client_ip), org, action, target, details).await;
+}
+
+async fn write(
+    state: &AppState,
+    actor: &Actor,
+    client_ip: Option<IpAddr>,
+    org: Option<OrgId>,
+    action: AuditAction,
+    target: &str,
+    details: serde_json::Value,
+) {
     let event = AuditEvent {
         id: EventId::generate(),
         org_id: org,
         actor: actor.clone(),
         action: action.as_str().to_string(),
         target: target.to_string(),
-        client_ip: Some(client_ip.to_string()),
+        client_ip: client_ip.map(|ip| ip.to_string()),
         details,
         at: state.clock.now(),
     };

@@ -28,6 +28,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("plan {plan:?} allows {limit} active tokens; revoke one or upgrade the plan")]
     PlanLimit { plan: &'static str, limit: u32 },
+    /// A deployment state change the state machine does not allow.
+    #[error(transparent)]
+    IllegalTransition(#[from] gatepass_core::deployment::IllegalTransition),
     #[error("ref {git_ref:?} does not match any branch tracking rule of this project (rules: {rules})")]
     RefNotAllowed { git_ref: String, rules: String },
     #[error(transparent)]

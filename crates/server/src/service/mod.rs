@@ -16,6 +16,7 @@ pub mod projects;
 pub mod resolve;
 pub mod sessions;
 pub mod tokens;
+pub mod urls;
 
 pub use caller::Caller;
 pub use error::{blocking, invalid, ServiceError, ServiceResult};

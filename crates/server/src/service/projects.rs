@@ -4,6 +4,8 @@
 
 use gatepass_core::access::Area;
 use gatepass_core::branch_rule::RefPattern;
+use gatepass_core::deployment::{parse_deploy_timeout, DEFAULT_DEPLOY_TIMEOUT};
+use gatepass_core::expiry::format_duration;
 use gatepass_core::id::{BranchRuleId, EnvironmentId, ProjectId};
 use gatepass_core::name::{DisplayName, EnvironmentName, Slug};
 use gatepass_core::scope::Scope;
@@ -12,11 +14,8 @@ use gatepass_store::{BranchRule, DeployHook, Environment, Org, Project, TokenFil
 use serde_json::json;
 
 use super::audit::{self, AuditAction};
-use super::{invalid, tokens, Caller, ServiceError, ServiceResult};
+use super::{invalid, resolve, tokens, urls, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
-
-/// The longest deploy hook URL accepted.
-const MAX_HOOK_URL_LEN: usize = 2000;
 
 /// Creates a project in `org`; the slug is derived from the name when empty.
 pub async fn create_project(
@@ -39,6 +38,7 @@ pub async fn create_project(
         name: name.into_string(),
         slug: slug.into_string(),
         deploy_hook: None,
+        deploy_timeout: DEFAULT_DEPLOY_TIMEOUT,
         created_at: state.clock.now(),
     };
     state.store.create_project(&project).await?;
@@ -63,16 +63,44 @@ pub fn require_read(caller: &Caller, project: &Project) -> ServiceResult<()> {
     Ok(caller.principal.authorize_reading(Scope::Read, project.org_id)?)
 }
 
-pub async fn rename(state: &AppState, caller: &Caller, project: &mut Project, name: &str) -> ServiceResult<()> {
+/// What a project update changes; absent fields stay as they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProjectUpdate<'a> {
+    pub name: Option<&'a str>,
+    /// How long a deployment may stay `in_progress` before it is failed as
+    /// timed out: a duration such as `90m` or `2h`.
+    pub deploy_timeout: Option<&'a str>,
+}
+
+/// Renames a project and/or changes its deploy timeout (needs `admin`):
+/// every field is checked before anything is saved.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    project: &mut Project,
+    update: ProjectUpdate<'_>,
+) -> ServiceResult<()> {
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
-    let name = DisplayName::parse("name", name).map_err(invalid)?.into_string();
-    if name == project.name {
+    let name = update.name.map(|name| DisplayName::parse("name", name).map_err(invalid)).transpose()?;
+    let timeout = update.deploy_timeout.map(|timeout| parse_deploy_timeout(timeout).map_err(invalid)).transpose()?;
+    let mut changes = Vec::new();
+    if let Some(name) = name.map(DisplayName::into_string).filter(|name| *name != project.name) {
+        let details = json!({ "from": project.name, "to": name });
+        project.name = name;
+        changes.push((AuditAction::ProjectRenamed, details));
+    }
+    if let Some(timeout) = timeout.filter(|timeout| *timeout != project.deploy_timeout) {
+        let details = json!({ "from": format_duration(project.deploy_timeout), "to": format_duration(timeout) });
+        project.deploy_timeout = timeout;
+        changes.push((AuditAction::DeployTimeoutChanged, details));
+    }
+    if changes.is_empty() {
         return Ok(());
     }
-    let details = json!({ "from": project.name, "to": name });
-    project.name = name;
     state.store.update_project(project).await?;
-    audit::record(state, caller, Some(project.org_id), AuditAction::ProjectRenamed, project.id.as_str(), details).await;
+    for (action, details) in changes {
+        audit::record(state, caller, Some(project.org_id), action, project.id.as_str(), details).await;
+    }
     Ok(())
 }
 
@@ -100,15 +128,8 @@ pub async fn set_deploy_hook(
     url: &str,
 ) -> ServiceResult<DeployHook> {
     caller.principal.authorize(Scope::Admin, project.org_id, Area::Project(project.id))?;
-    let url = url.trim();
-    let valid = url.len() <= MAX_HOOK_URL_LEN
-        && reqwest::Url::parse(url)
-            .is_ok_and(|parsed| matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some());
-    if !valid {
-        let shown: String = url.chars().take(80).collect();
-        return Err(ServiceError::Invalid(format!("{shown:?} is not an http(s) URL")));
-    }
-    let hook = DeployHook { url: url.to_string(), secret: crate::outbox::deploy_hook::new_secret() };
+    let url = urls::http_url("url", url)?;
+    let hook = DeployHook { url, secret: crate::outbox::deploy_hook::new_secret() };
     project.deploy_hook = Some(hook.clone());
     state.store.update_project(project).await?;
     let details = json!({ "url": hook.url });
@@ -176,6 +197,21 @@ pub async fn tokens_revoked_by_deleting(
         Some(environment) => revoked.filter(|token| token.reach.environment() == Some(environment.id)).count(),
         None => revoked.count(),
     })
+}
+
+/// One environment of `project` (by id or name) the caller may see.
+pub async fn find_environment(
+    state: &AppState,
+    caller: &Caller,
+    project: &Project,
+    key: &str,
+) -> ServiceResult<Environment> {
+    require_read(caller, project)?;
+    let environment = resolve::environment(state, project, key).await?;
+    if !caller.principal.sees(project.org_id, Some(project.id), Some(environment.id)) {
+        return Err(ServiceError::NotFound("environment"));
+    }
+    Ok(environment)
 }
 
 /// Deletes an environment; tokens reaching only it are revoked.

@@ -9,6 +9,7 @@ mod admin;
 mod assets;
 mod audit_log;
 mod console;
+mod deployments;
 mod error;
 mod form;
 mod layout;
@@ -61,7 +62,8 @@ pub fn router() -> Router<AppState> {
             &format!("{project}/branch-rules/{{rule}}/delete"),
             get(project_pages::confirm_delete_branch_rule).post(project_pages::delete_branch_rule),
         )
-        .route(&format!("{project}/deployments"), get(project_pages::deployments))
+        .route(&format!("{project}/deployments"), get(deployments::list))
+        .route(&format!("{project}/deployments/{{deployment}}"), get(deployments::detail))
         .route("/orgs/switch", get(console::switch))
         .route(&format!("{org}/settings"), get(org_settings::page).post(org_settings::rename))
         .route(&format!("{org}/delete"), post(org_settings::delete))

@@ -1,6 +1,7 @@
 //! The rest of the project sidebar: environments and branch tracking rules
 //! (one list component: a table, a create form and a delete action behind
-//! a confirmation that says how many tokens it revokes), and deployments.
+//! a confirmation that says how many tokens it revokes). Deployments have
+//! their own page (`deployments.rs`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -381,44 +382,4 @@ pub async fn delete_branch_rule(
     Path((key, item)): ItemPath,
 ) -> WebResult<Response> {
     delete(Listing::BranchRules, s, web, key, item).await
-}
-
-pub async fn deployments(State(state): State<AppState>, web: WebUser, Path(key): Path<String>) -> WebResult<Response> {
-    let ctx = ProjectCtx::load(&state, &web, &key, "deployments", "Deployments").await?;
-    let environments = state.store.list_environments(ctx.project.id).await?;
-    let rows = state
-        .store
-        .list_deployments(ctx.project.id, 100)
-        .await?
-        .into_iter()
-        .map(|dep| {
-            let env = environments.iter().find(|env| env.id == dep.environment_id);
-            let cells = vec![
-                dep.id.to_string(),
-                env.map(|env| env.name.clone()).unwrap_or_else(|| dep.environment_id.to_string()),
-                dep.git_ref,
-                dep.commit_sha.chars().take(12).collect(),
-                dep.status.as_str().to_string(),
-                dep.created_by.label,
-                when(dep.created_at),
-            ];
-            Row { cells, delete: None }
-        })
-        .collect();
-    let page = TablePage {
-        heading: "Deployments",
-        intro: "The latest deployments of this project, newest first.",
-        columns: vec!["ID", "Environment", "Ref", "Commit", "Status", "By", "Created"],
-        rows,
-        empty: "No deployments yet.",
-        noun: "deployment",
-        list_url: format!("/projects/{}/deployments", ctx.project.id),
-        form: None,
-        notice: None,
-        error: None,
-        confirming: None,
-        layout: ctx.layout,
-        nav: ctx.nav,
-    };
-    render_with(&page, StatusCode::OK)
 }

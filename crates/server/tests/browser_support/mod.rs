@@ -182,6 +182,15 @@ pub async fn log_in_and_open_tokens(client: &Client, app: &App) -> anyhow::Resul
     open_tokens(client).await
 }
 
+/// How far the page and every table card scroll sideways (0 when nothing
+/// is wider than what a person sees).
+pub async fn sideways_overflow(client: &Client) -> anyhow::Result<f64> {
+    let script = "const root = document.documentElement;
+        const cards = [...document.querySelectorAll('.table-card, .card')];
+        return Math.max(root.scrollWidth - root.clientWidth, ...cards.map((c) => c.scrollWidth - c.clientWidth));";
+    Ok(serde_json::from_value(client.execute(script, vec![]).await?)?)
+}
+
 /// From any signed-in page to Settings > Deployment Tokens, by the sidebars.
 pub async fn open_tokens(client: &Client) -> anyhow::Result<()> {
     // 1. Projects in the global sidebar.

@@ -131,6 +131,7 @@ impl App {
             name: "API".into(),
             slug: "api".into(),
             deploy_hook: None,
+            deploy_timeout: gatepass_core::deployment::DEFAULT_DEPLOY_TIMEOUT,
             created_at: now,
         };
         store.create_project(&project).await.unwrap();

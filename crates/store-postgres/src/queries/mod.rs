@@ -2,6 +2,7 @@
 //! Each query mirrors its SQLite twin; where the SQL differs, a comment says why.
 
 mod accounts;
+mod deployments;
 mod events;
 mod projects;
 mod tokens;

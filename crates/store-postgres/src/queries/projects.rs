@@ -1,4 +1,4 @@
-//! Projects and what hangs off them: environments, branch rules, deployments.
+//! Projects and what hangs off them: environments and branch rules.
 
 use async_trait::async_trait;
 use gatepass_core::id::*;
@@ -8,21 +8,21 @@ use time::OffsetDateTime;
 
 use crate::{backend, map_err, PgStore};
 
-const PROJECT_COLUMNS: &str = "id, org_id, name, slug, deploy_hook_url, deploy_hook_secret, created_at";
+const PROJECT_COLUMNS: &str =
+    "id, org_id, name, slug, deploy_hook_url, deploy_hook_secret, deploy_timeout_secs, created_at";
 const ENVIRONMENT_COLUMNS: &str = "id, project_id, name, created_at";
-const DEPLOYMENT_COLUMNS: &str = "id, org_id, project_id, environment_id, git_ref, commit_sha, description, \
-    status, hook_status, created_by_id, created_by_label, created_at";
 
 #[async_trait]
 impl ProjectStore for PgStore {
     async fn create_project(&self, project: &Project) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(project.id.as_str())
             .bind(project.org_id.as_str())
             .bind(&project.name)
             .bind(&project.slug)
             .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
             .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+            .bind(project.deploy_timeout.whole_seconds())
             .bind(to_millis(project.created_at))
             .execute(&self.pool)
             .await
@@ -59,15 +59,18 @@ impl ProjectStore for PgStore {
     }
 
     async fn update_project(&self, project: &Project) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE projects SET name = $1, deploy_hook_url = $2, deploy_hook_secret = $3 WHERE id = $4")
-                .bind(&project.name)
-                .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
-                .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
-                .bind(project.id.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE projects SET name = $1, deploy_hook_url = $2, deploy_hook_secret = $3, deploy_timeout_secs = $4 \
+             WHERE id = $5",
+        )
+        .bind(&project.name)
+        .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
+        .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+        .bind(project.deploy_timeout.whole_seconds())
+        .bind(project.id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -161,97 +164,6 @@ impl BranchRuleStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
-    }
-}
-
-#[async_trait]
-impl DeploymentStore for PgStore {
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        ))
-        .bind(deployment.id.as_str())
-        .bind(deployment.org_id.as_str())
-        .bind(deployment.project_id.as_str())
-        .bind(deployment.environment_id.as_str())
-        .bind(&deployment.git_ref)
-        .bind(&deployment.commit_sha)
-        .bind(&deployment.description)
-        .bind(deployment.status.as_str())
-        .bind(deployment.hook_status.as_str())
-        .bind(&deployment.created_by.id)
-        .bind(&deployment.created_by.label)
-        .bind(to_millis(deployment.created_at))
-        .bind(to_millis(deployment.created_at))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
-        let row: Option<DeploymentRow> =
-            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1"))
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        convert_one(row)
-    }
-
-    async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>> {
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE project_id = $1 \
-             ORDER BY created_at DESC, id LIMIT $2"
-        ))
-        .bind(project.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
-    }
-
-    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE deployments SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE deployments SET hook_status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>> {
-        // SKIP LOCKED: a row another node is claiming right now is left to it.
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "UPDATE deployments SET hook_claimed_at = $1 WHERE id IN \
-             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < $2 \
-             ORDER BY hook_claimed_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {DEPLOYMENT_COLUMNS}"
-        ))
-        .bind(to_millis(now))
-        .bind(to_millis(stale_before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
     }
 }
 

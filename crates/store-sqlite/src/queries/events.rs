@@ -1,4 +1,4 @@
-//! Deployments, audit events, settings, and the backend as a whole.
+//! Audit events, settings, and the backend as a whole.
 
 use async_trait::async_trait;
 use gatepass_core::id::*;
@@ -6,98 +6,7 @@ use gatepass_store::*;
 use gatepass_store_sql::*;
 use time::OffsetDateTime;
 
-use super::*;
 use crate::{backend, SqliteStore};
-
-#[async_trait]
-impl DeploymentStore for SqliteStore {
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(deployment.id.as_str())
-        .bind(deployment.org_id.as_str())
-        .bind(deployment.project_id.as_str())
-        .bind(deployment.environment_id.as_str())
-        .bind(&deployment.git_ref)
-        .bind(&deployment.commit_sha)
-        .bind(&deployment.description)
-        .bind(deployment.status.as_str())
-        .bind(deployment.hook_status.as_str())
-        .bind(&deployment.created_by.id)
-        .bind(&deployment.created_by.label)
-        .bind(to_millis(deployment.created_at))
-        .bind(to_millis(deployment.created_at))
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(())
-    }
-
-    async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
-        let row: Option<DeploymentRow> =
-            sqlx::query_as(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?"))
-                .bind(id.as_str())
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(backend)?;
-        convert_one(row)
-    }
-
-    async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>> {
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE project_id = ? ORDER BY created_at DESC, id LIMIT ?"
-        ))
-        .bind(project.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
-    }
-
-    async fn set_deployment_status(&self, id: DeploymentId, status: DeploymentStatus) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE deployments SET status = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE deployments SET hook_status = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>> {
-        // One writer: the select and the update cannot interleave with another claim.
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "UPDATE deployments SET hook_claimed_at = ? WHERE id IN \
-             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < ? \
-             ORDER BY hook_claimed_at LIMIT ?) RETURNING {DEPLOYMENT_COLUMNS}"
-        ))
-        .bind(to_millis(now))
-        .bind(to_millis(stale_before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.writer)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
-    }
-}
 
 #[async_trait]
 impl AuditStore for SqliteStore {

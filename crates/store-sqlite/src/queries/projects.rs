@@ -12,13 +12,14 @@ use crate::{backend, map_err, SqliteStore};
 #[async_trait]
 impl ProjectStore for SqliteStore {
     async fn create_project(&self, project: &Project) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+        sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
             .bind(project.id.as_str())
             .bind(project.org_id.as_str())
             .bind(&project.name)
             .bind(&project.slug)
             .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
             .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+            .bind(project.deploy_timeout.whole_seconds())
             .bind(to_millis(project.created_at))
             .execute(&self.writer)
             .await
@@ -55,15 +56,18 @@ impl ProjectStore for SqliteStore {
     }
 
     async fn update_project(&self, project: &Project) -> StoreResult<bool> {
-        let done =
-            sqlx::query("UPDATE projects SET name = ?, deploy_hook_url = ?, deploy_hook_secret = ? WHERE id = ?")
-                .bind(&project.name)
-                .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
-                .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
-                .bind(project.id.as_str())
-                .execute(&self.writer)
-                .await
-                .map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE projects SET name = ?, deploy_hook_url = ?, deploy_hook_secret = ?, deploy_timeout_secs = ? \
+             WHERE id = ?",
+        )
+        .bind(&project.name)
+        .bind(project.deploy_hook.as_ref().map(|h| h.url.as_str()))
+        .bind(project.deploy_hook.as_ref().map(|h| h.secret.as_str()))
+        .bind(project.deploy_timeout.whole_seconds())
+        .bind(project.id.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
