@@ -26,6 +26,14 @@ fn role(text: &str) -> StoreResult<Role> {
     Role::parse(text).ok_or_else(|| corrupt(format!("unknown role {text:?}")))
 }
 
+/// A page's start as bind values: the instant (ms) and id to continue after.
+pub fn page_key(page: &PageRequest) -> (Option<i64>, Option<String>) {
+    match &page.after {
+        Some(key) => (Some(to_millis(key.at)), Some(key.id.clone())),
+        None => (None, None),
+    }
+}
+
 /// The text stored for a reach: level, project, environment.
 pub fn reach_columns(reach: Reach) -> (&'static str, Option<String>, Option<String>) {
     (reach.level().as_str(), reach.project().map(|p| p.to_string()), reach.environment().map(|e| e.to_string()))

@@ -66,6 +66,7 @@ macro_rules! store_contract_tests {
             old_token_changes_are_pruned_and_the_head_stays,
             revoking_many_tokens_records_why_and_where_a_leak_was_found,
             every_token_revoked_at_once_reaches_the_change_log,
+            pages_cover_every_row_once_in_order_even_when_instants_tie,
             ping_answers,
         );
     };
@@ -953,6 +954,125 @@ pub async fn every_token_revoked_at_once_reaches_the_change_log(store: SharedSto
     let logged: std::collections::HashSet<TokenId> =
         changes_after(&store, start).await.into_iter().map(|change| change.token_id).collect();
     assert_eq!(logged, ids);
+}
+
+/// Reads a listing page by page, `limit` rows at a time.
+async fn all_pages<T, F, Fut>(limit: u32, key: impl Fn(&T) -> PageKey, mut page: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Vec<T>>>,
+{
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let got = page(PageRequest { after: after.clone(), limit }).await.unwrap();
+        let full = got.len() == limit as usize;
+        after = got.last().map(&key);
+        rows.extend(got);
+        if !full {
+            return rows;
+        }
+    }
+}
+
+pub async fn pages_cover_every_row_once_in_order_even_when_instants_tie(store: SharedStore) {
+    let (acme, _) = org(&store, "acme", Plan::Team).await;
+    let web = project(&store, &acme, "web").await;
+    let production = environment(&store, &web, "production").await;
+    // Groups of three share an instant, so the order within a group is by id.
+    let base = now() - Duration::hours(1);
+    let mut tokens = Vec::new();
+    for n in 0..11 {
+        let (token, _) = new_token(&acme, Reach::Project(web.id), base + Duration::seconds(n / 3));
+        store.insert_token(&token).await.unwrap();
+        tokens.push(token);
+    }
+    let filter = TokenFilter { project: None, include_revoked: true };
+    let paged = all_pages(
+        4,
+        |record: &TokenRecord| PageKey { at: record.created_at, id: record.id.to_string() },
+        |page| {
+            let store = store.clone();
+            async move { store.list_tokens_page(acme.id, filter, &page).await }
+        },
+    )
+    .await;
+    let whole = store.list_tokens(acme.id, filter).await.unwrap();
+    assert_eq!(paged.iter().map(|t| t.id).collect::<Vec<_>>(), whole.iter().map(|t| t.id).collect::<Vec<_>>());
+    assert_eq!(paged.len(), 11);
+
+    for n in 0..7 {
+        let deployment = Deployment {
+            id: DeploymentId::generate(),
+            org_id: acme.id,
+            project_id: web.id,
+            environment_id: production.id,
+            git_ref: "main".into(),
+            commit_sha: "abc1234".into(),
+            description: String::new(),
+            state: gatepass_core::deployment::DeploymentState::Queued,
+            hook_status: HookStatus::None,
+            log_url: None,
+            environment_url: None,
+            created_by: Actor::system(),
+            created_at: base + Duration::seconds(n / 2),
+            started_at: None,
+            finished_at: None,
+        };
+        store.create_deployment(&deployment).await.unwrap();
+    }
+    let deployments = all_pages(
+        3,
+        |d: &Deployment| PageKey { at: d.created_at, id: d.id.to_string() },
+        |page| {
+            let store = store.clone();
+            async move { store.list_deployments_page(web.id, &page).await }
+        },
+    )
+    .await;
+    let whole = store.list_deployments(web.id, 100).await.unwrap();
+    assert_eq!(deployments, whole);
+
+    for n in 0..9 {
+        let event = AuditEvent {
+            id: EventId::generate(),
+            org_id: Some(acme.id),
+            actor: Actor::system(),
+            action: "test.event".into(),
+            target: format!("t{n}"),
+            client_ip: None,
+            details: serde_json::json!({}),
+            at: base + Duration::seconds(n / 3),
+        };
+        store.record_event(&event).await.unwrap();
+    }
+    let newest_first = all_pages(
+        2,
+        |e: &AuditEvent| PageKey { at: e.at, id: e.id.to_string() },
+        |page| {
+            let store = store.clone();
+            async move { store.list_events_page(acme.id, &page).await }
+        },
+    )
+    .await;
+    let test_events: Vec<&AuditEvent> = newest_first.iter().filter(|e| e.action == "test.event").collect();
+    assert_eq!(test_events.len(), 9);
+    assert!(newest_first.windows(2).all(|w| (w[0].at, &w[1].id) >= (w[1].at, &w[0].id)), "newest first, ties by id");
+    // Export order: oldest first, from `since`.
+    let since = base + Duration::seconds(1);
+    let mut exported: Vec<AuditEvent> = Vec::new();
+    loop {
+        let after = exported.last().map(|e| PageKey { at: e.at, id: e.id.to_string() });
+        let page = store.list_events_since(acme.id, since, after.as_ref(), 2).await.unwrap();
+        let done = page.len() < 2;
+        exported.extend(page);
+        if done {
+            break;
+        }
+    }
+    let exported: Vec<&AuditEvent> = exported.iter().filter(|e| e.action == "test.event").collect();
+    assert_eq!(exported.len(), 6, "from the second instant on");
+    assert!(exported.windows(2).all(|w| (w[0].at, &w[0].id) < (w[1].at, &w[1].id)));
 }
 
 pub async fn ping_answers(store: SharedStore) {

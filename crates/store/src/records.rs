@@ -351,3 +351,18 @@ pub struct TokenChangeRecord {
     pub digests: Vec<TokenDigest>,
     pub at: OffsetDateTime,
 }
+
+/// Where a page of a listing starts: just after the row with this sort key
+/// (its instant and id). Listings are ordered newest first, ties by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub at: OffsetDateTime,
+    pub id: String,
+}
+
+/// One page of a listing: at most `limit` rows after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<PageKey>,
+    pub limit: u32,
+}

@@ -103,6 +103,13 @@ pub trait TokenStore {
     async fn find_token_by_digest(&self, digest: &TokenDigest) -> StoreResult<Option<TokenRecord>>;
     async fn find_token(&self, id: TokenId) -> StoreResult<Option<TokenRecord>>;
     async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>>;
+    /// One page of [`TokenStore::list_tokens`]: newest first (by `created_at`, ties by id).
+    async fn list_tokens_page(
+        &self,
+        org: OrgId,
+        filter: TokenFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<TokenRecord>>;
     async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64>;
     async fn count_tokens(&self) -> StoreResult<u64>;
     /// Replaces the secret of an unrevoked token; returns whether it did.
@@ -130,6 +137,8 @@ pub trait DeploymentStore {
     async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
     /// Newest first, at most `limit`.
     async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
+    /// One page of a project's deployments, newest first (ties by id).
+    async fn list_deployments_page(&self, project: ProjectId, page: &PageRequest) -> StoreResult<Vec<Deployment>>;
     /// Moves the deployment of `report` from `from` to `report.state` and
     /// appends `report` to its history, in one transaction, but only if the
     /// deployment is still in `from`. Returns the deployment as it now is,
@@ -172,6 +181,17 @@ pub trait AuditStore {
     async fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first, at most `limit`; `None` lists events outside any org.
     async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    /// One page of an org's events, newest first (ties by id).
+    async fn list_events_page(&self, org: OrgId, page: &PageRequest) -> StoreResult<Vec<AuditEvent>>;
+    /// An org's events at or after `since`, oldest first (ties by id), at
+    /// most `limit` after `after`: for exporting the whole log in pieces.
+    async fn list_events_since(
+        &self,
+        org: OrgId,
+        since: OffsetDateTime,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>>;
 }
 
 /// Small key/value settings the server keeps about itself (salt fingerprint).

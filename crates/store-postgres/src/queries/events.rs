@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_store::*;
 use gatepass_store_sql::*;
+use time::OffsetDateTime;
 
 use crate::{backend, PgStore, PING_TIMEOUT};
 
@@ -48,6 +49,44 @@ impl AuditStore for PgStore {
             .await
             .map_err(backend)?,
         };
+        convert_all(rows)
+    }
+
+    async fn list_events_page(&self, org: OrgId, page: &PageRequest) -> StoreResult<Vec<AuditEvent>> {
+        let (after_at, after_id) = page_key(page);
+        let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE org_id = $1 \
+             AND ($2::bigint IS NULL OR at < $2 OR (at = $2 AND id > $3)) ORDER BY at DESC, id LIMIT $4"
+        ))
+        .bind(org.as_str())
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
+    async fn list_events_since(
+        &self,
+        org: OrgId,
+        since: OffsetDateTime,
+        after: Option<&PageKey>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let rows: Vec<AuditEventRow> = sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE org_id = $1 AND at >= $2 \
+             AND ($3::bigint IS NULL OR at > $3 OR (at = $3 AND id > $4)) ORDER BY at, id LIMIT $5"
+        ))
+        .bind(org.as_str())
+        .bind(to_millis(since))
+        .bind(after.map(|key| to_millis(key.at)))
+        .bind(after.map(|key| key.id.clone()))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         convert_all(rows)
     }
 }

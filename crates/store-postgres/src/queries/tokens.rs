@@ -104,6 +104,31 @@ impl TokenStore for PgStore {
         convert_all(rows)
     }
 
+    async fn list_tokens_page(
+        &self,
+        org: OrgId,
+        filter: TokenFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<TokenRecord>> {
+        let (after_at, after_id) = page_key(page);
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
+             AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
+             AND ($4::bigint IS NULL OR created_at < $4 OR (created_at = $4 AND id > $5)) \
+             ORDER BY created_at DESC, id LIMIT $6"
+        ))
+        .bind(org.as_str())
+        .bind(filter.project.map(|p| p.to_string()))
+        .bind(filter.include_revoked)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
     async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE org_id = $1 AND {ACTIVE_AT}"))
             .bind(org.as_str())

@@ -79,6 +79,23 @@ impl DeploymentStore for SqliteStore {
         convert_all(rows)
     }
 
+    async fn list_deployments_page(&self, project: ProjectId, page: &PageRequest) -> StoreResult<Vec<Deployment>> {
+        let (after_at, after_id) = page_key(page);
+        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE project_id = ?1 \
+             AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id > ?3)) \
+             ORDER BY created_at DESC, id LIMIT ?4"
+        ))
+        .bind(project.as_str())
+        .bind(after_at)
+        .bind(after_id)
+        .bind(i64::from(page.limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(backend)?;
+        convert_all(rows)
+    }
+
     async fn record_status(&self, from: DeploymentState, report: &StatusReport) -> StoreResult<Option<Deployment>> {
         let (started, finished) = report_times(report);
         // One writer: the conditional update, the history entry and the
