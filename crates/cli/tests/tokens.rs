@@ -180,3 +180,22 @@ async fn revoke_with_one_unknown_id_still_revokes_the_others_and_exits_4() {
     assert!(out.stderr.trim_end().ends_with("error: 1 of 2 failed"), "{}", out.stderr);
     assert!(out.stdout.contains(&format!("Revoked {}", ids[0])));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_follow_every_page_and_limit_stops_early() {
+    let world = World::start().await;
+    world.admin.set_plan(&world.org_id, "team").await.unwrap();
+    // More than one page of the server's default 100.
+    for n in 0..105 {
+        let request = gatepass_client::CreateToken { name: Some(format!("ci {n}")), ..Default::default() };
+        world.admin.create_token(&world.org_id, &request).await.unwrap();
+    }
+    let cli = world.logged_in_cli().await;
+    let all = cli.run(&["tokens", "list", "--org", "--json"]).await;
+    assert_eq!(all.code, 0, "{all:?}");
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&all.stdout).unwrap().len(), 105);
+    let first = cli.run(&["tokens", "list", "--org", "--json", "--limit", "3"]).await;
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&first.stdout).unwrap().len(), 3);
+    assert_eq!(cli.run(&["tokens", "list", "--limit", "0"]).await.code, 2, "a limit of 0 is a usage error");
+}

@@ -46,12 +46,25 @@ impl ClientError {
 
 pub type ClientResult<T> = Result<T, ClientError>;
 
+/// The `rel="next"` URL of a `Link` header (RFC 8288), if any.
+pub fn next_page(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers.get_all(reqwest::header::LINK).iter().filter_map(|value| value.to_str().ok()).find_map(|value| {
+        value.split(',').find_map(|link| {
+            let (target, params) = link.split_once(';')?;
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            params.split(';').any(|param| param.trim() == "rel=\"next\"").then(|| target.to_string())
+        })
+    })
+}
+
 /// A connection to one gatepass server with one credential.
 #[derive(Debug, Clone)]
 pub struct Client {
     base_url: String,
     credential: Option<Secret>,
     http: reqwest::Client,
+    /// At most this many items from a list (all pages when `None`).
+    list_limit: Option<usize>,
 }
 
 impl Client {
@@ -61,7 +74,12 @@ impl Client {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        Self { base_url: base_url.trim_end_matches('/').to_string(), credential: credential.map(Secret::new), http }
+        Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            credential: credential.map(Secret::new),
+            http,
+            list_limit: None,
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -70,6 +88,11 @@ impl Client {
 
     pub fn with_credential(&self, credential: &str) -> Self {
         Self { credential: Some(Secret::new(credential)), ..self.clone() }
+    }
+
+    /// Lists stop after `limit` items (they follow every page otherwise).
+    pub fn with_list_limit(&self, limit: Option<usize>) -> Self {
+        Self { list_limit: limit, ..self.clone() }
     }
 
     /// Sends a request and decodes a JSON answer (or nothing, for 204).
@@ -106,7 +129,15 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> ClientResult<reqwest::Response> {
-        let url = format!("{}{}", self.base_url, path);
+        self.raw_url(method, format!("{}{}", self.base_url, path), body).await
+    }
+
+    async fn raw_url<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&B>,
+    ) -> ClientResult<reqwest::Response> {
         let mut request = self.http.request(method, &url);
         if let Some(credential) = &self.credential {
             request = request.bearer_auth(credential.expose_secret());
@@ -119,6 +150,43 @@ impl Client {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
         self.send::<(), T>(Method::GET, path, None).await
+    }
+
+    /// A whole list: every page, following `Link: <…>; rel="next"`, until
+    /// the end or the client's list limit.
+    async fn get_list<T: DeserializeOwned>(&self, path: &str) -> ClientResult<Vec<T>> {
+        let mut items = Vec::new();
+        let mut url = format!("{}{}", self.base_url, path);
+        loop {
+            let response = self.raw_url::<()>(Method::GET, url.clone(), None).await?;
+            let next = next_page(response.headers());
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|source| ClientError::Transport { url: url.clone(), source })?;
+            if !status.is_success() {
+                return Err(match serde_json::from_slice::<Problem>(&bytes) {
+                    Ok(problem) => ClientError::Api(problem),
+                    Err(_) => ClientError::Unexpected {
+                        status: status.as_u16(),
+                        body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+                    },
+                });
+            }
+            let page: Vec<T> = serde_json::from_slice(&bytes).map_err(|_| ClientError::Unexpected {
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+            })?;
+            items.extend(page);
+            if let Some(limit) = self.list_limit {
+                if items.len() >= limit {
+                    items.truncate(limit);
+                    return Ok(items);
+                }
+            }
+            match next {
+                Some(next) => url = next,
+                None => return Ok(items),
+            }
+        }
     }
 
     async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> ClientResult<T> {
@@ -165,7 +233,7 @@ impl Client {
     }
 
     pub async fn list_orgs(&self) -> ClientResult<Vec<Org>> {
-        self.get("/v1/orgs").await
+        self.get_list("/v1/orgs").await
     }
 
     pub async fn get_org(&self, org: &str) -> ClientResult<Org> {
@@ -181,7 +249,7 @@ impl Client {
     }
 
     pub async fn list_members(&self, org: &str) -> ClientResult<Vec<Member>> {
-        self.get(&format!("/v1/orgs/{}/members", seg(org))).await
+        self.get_list(&format!("/v1/orgs/{}/members", seg(org))).await
     }
 
     pub async fn add_member(&self, org: &str, email: &str, role: &str) -> ClientResult<Member> {
@@ -202,7 +270,7 @@ impl Client {
     }
 
     pub async fn list_projects(&self, org: &str) -> ClientResult<Vec<Project>> {
-        self.get(&format!("/v1/orgs/{}/projects", seg(org))).await
+        self.get_list(&format!("/v1/orgs/{}/projects", seg(org))).await
     }
 
     pub async fn get_project(&self, project: &str) -> ClientResult<Project> {
@@ -237,7 +305,7 @@ impl Client {
     }
 
     pub async fn list_environments(&self, project: &str) -> ClientResult<Vec<Environment>> {
-        self.get(&format!("/v1/projects/{}/environments", seg(project))).await
+        self.get_list(&format!("/v1/projects/{}/environments", seg(project))).await
     }
 
     pub async fn delete_environment(&self, project: &str, environment: &str) -> ClientResult<()> {
@@ -250,7 +318,7 @@ impl Client {
     }
 
     pub async fn list_branch_rules(&self, project: &str) -> ClientResult<Vec<BranchRule>> {
-        self.get(&format!("/v1/projects/{}/branch-rules", seg(project))).await
+        self.get_list(&format!("/v1/projects/{}/branch-rules", seg(project))).await
     }
 
     pub async fn delete_branch_rule(&self, project: &str, rule: &str) -> ClientResult<()> {
@@ -262,11 +330,11 @@ impl Client {
     }
 
     pub async fn list_tokens(&self, org: &str, all: bool) -> ClientResult<Vec<Token>> {
-        self.get(&format!("/v1/orgs/{}/tokens?all={all}", seg(org))).await
+        self.get_list(&format!("/v1/orgs/{}/tokens?all={all}", seg(org))).await
     }
 
     pub async fn list_project_tokens(&self, project: &str, all: bool) -> ClientResult<Vec<Token>> {
-        self.get(&format!("/v1/projects/{}/tokens?all={all}", seg(project))).await
+        self.get_list(&format!("/v1/projects/{}/tokens?all={all}", seg(project))).await
     }
 
     pub async fn get_token(&self, org: &str, id: &str) -> ClientResult<Token> {
@@ -305,7 +373,7 @@ impl Client {
     }
 
     pub async fn list_deployments(&self, project: &str) -> ClientResult<Vec<Deployment>> {
-        self.get(&format!("/v1/projects/{}/deployments", seg(project))).await
+        self.get_list(&format!("/v1/projects/{}/deployments", seg(project))).await
     }
 
     pub async fn archive_deployment(&self, id: &str) -> ClientResult<Deployment> {
@@ -323,11 +391,11 @@ impl Client {
 
     /// A deployment's status history, oldest first.
     pub async fn list_statuses(&self, id: &str) -> ClientResult<Vec<DeploymentStatus>> {
-        self.get(&format!("/v1/deployments/{}/statuses", seg(id))).await
+        self.get_list(&format!("/v1/deployments/{}/statuses", seg(id))).await
     }
 
     pub async fn list_events(&self, org: &str) -> ClientResult<Vec<Event>> {
-        self.get(&format!("/v1/orgs/{}/events", seg(org))).await
+        self.get_list(&format!("/v1/orgs/{}/events", seg(org))).await
     }
 }
 

@@ -22,6 +22,7 @@ use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
 use crate::service::deployments::time_out_overdue;
+use crate::service::pages::Cursors;
 use crate::state::{AppState, Shared};
 use crate::verify::coherence::{self, Follower};
 use crate::verify::{TokenVerifier, Trust};
@@ -116,7 +117,9 @@ impl RunningServer {
             }
             None => None,
         };
+        let cursors = Cursors::load(store.as_ref()).await?;
         let state = AppState::new(Shared {
+            cursors,
             verifier,
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),

@@ -13,6 +13,7 @@ use crate::outbox::deploy_hook::HookSender;
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::SaltStatus;
 use crate::service::labels::LabelCache;
+use crate::service::pages::Cursors;
 use crate::verify::TokenVerifier;
 
 #[derive(Clone)]
@@ -36,6 +37,8 @@ pub struct Shared {
     pub labels: LabelCache,
     /// The keys that sign secret scanning alerts, fetched when first needed.
     pub scanning_keys: ScanningKeys,
+    /// Signs and checks the cursors of paged lists.
+    pub cursors: Cursors,
 }
 
 impl AppState {

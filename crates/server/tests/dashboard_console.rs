@@ -676,3 +676,29 @@ async fn the_org_switcher_keeps_the_page_and_the_sidebar_shows_the_org_sections(
     assert_eq!(browser.get("/orgs/switch?org=%2F%2Fevil.example&to=members").await.location(), "/projects");
     assert_eq!(browser.get("/orgs/other/members").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_big_org_s_token_table_shows_one_page_at_a_time() {
+    let app = start().await;
+    let login =
+        gatepass_client::Client::new(&app.url(), None).login(DEMO_ADMIN_EMAIL, &app.admin_password).await.unwrap();
+    let owner_api = gatepass_client::Client::new(&app.url(), Some(login.token.expose_secret()));
+    owner_api.set_plan(&app.org_id, "team").await.unwrap();
+    for n in 0..105 {
+        owner_api.create_token(&app.org_id, &token_request(&format!("bulk {n:03}"), "org", None, None)).await.unwrap();
+    }
+    let mut owner = signed_in(&app, DEMO_ADMIN_EMAIL).await;
+    let first = owner.get("/orgs/demo/tokens").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.body.matches("aria-label=\"Delete token\"").count(), 100, "one page of 100");
+    let start = first.body.find("class=\"btn btn-small\" href=\"").expect("a Next page link")
+        + "class=\"btn btn-small\" href=\"".len();
+    let next = first.body[start..start + first.body[start..].find('"').unwrap()].replace("&amp;", "&");
+    assert!(first.body.contains(">Next page<"));
+    let second = owner.get(&next).await;
+    assert_eq!(second.status, StatusCode::OK, "{next}");
+    assert_eq!(second.body.matches("aria-label=\"Delete token\"").count(), 5);
+    assert!(!second.body.contains(">Next page<"), "the last page");
+    let forged = owner.get("/orgs/demo/tokens?cursor=AAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+}

@@ -35,6 +35,9 @@ pub struct GlobalArgs {
     /// Print JSON instead of text (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Lists: stop after this many items (default: every page).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
 }
 
 impl std::fmt::Debug for GlobalArgs {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for GlobalArgs {
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("json", &self.json)
+            .field("limit", &self.limit)
             .finish()
     }
 }
@@ -78,12 +82,17 @@ impl GlobalArgs {
     }
 
     /// Connects without a credential, for the public endpoints.
+    fn list_limit(&self) -> Option<usize> {
+        self.limit.map(|limit| usize::try_from(limit).unwrap_or(usize::MAX))
+    }
+
     pub fn connect_anonymously(&self) -> anyhow::Result<Ctx> {
         let login = config_file::load()?;
         let url = self.server_url(login.as_ref()).ok_or_else(|| {
             exit::usage("no gatepass server: pass --url, set GATEPASS_URL, or run `gatepass login --url URL`")
         })?;
-        Ok(Ctx { client: Client::new(&url, None), kind: CredentialKind::Token, json: self.json })
+        let client = Client::new(&url, None).with_list_limit(self.list_limit());
+        Ok(Ctx { client, kind: CredentialKind::Token, json: self.json })
     }
 
     /// Connects with the credential the precedence rules pick.
@@ -104,7 +113,8 @@ impl GlobalArgs {
             },
         };
         let kind = if credential.starts_with(SESSION_PREFIX) { CredentialKind::Session } else { CredentialKind::Token };
-        Ok(Ctx { client: Client::new(&url, Some(&credential)), kind, json: self.json })
+        let client = Client::new(&url, Some(&credential)).with_list_limit(self.list_limit());
+        Ok(Ctx { client, kind, json: self.json })
     }
 }
 

@@ -5,17 +5,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use gatepass_store::Deployment;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath};
 use super::keys::{DeploymentKey, InProject, ProjectKey};
+use super::pages::{NoFilter, PageParams, Paged};
 use crate::problem::Problem;
 use crate::service::deployments::{self, DeployRequest, StatusRequest};
+use crate::service::pages::{self, Page};
 use crate::service::{resolve, Caller, ServiceResult};
 use crate::state::AppState;
 use crate::views::{DeploymentStatusView, DeploymentView};
+use axum::response::Response;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,14 +58,6 @@ pub struct CreateDeploymentRequest {
     pub description: String,
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListDeploymentsQuery {
-    /// At most this many, newest first (default 50, at most 500).
-    pub limit: Option<u32>,
-}
-
 async fn view(state: &AppState, deployment: &Deployment) -> ServiceResult<DeploymentView> {
     Ok(DeploymentView::new(deployment, deployments::environment_name(state, deployment).await?))
 }
@@ -86,18 +81,18 @@ pub async fn create_deployment(
 
 /// A project's deployments, newest first.
 #[utoipa::path(get, path = "/v1/projects/{project}/deployments", tag = "deployments",
-    params(ProjectKey, ListDeploymentsQuery), responses((status = 200, body = Vec<DeploymentView>)))]
+    params(ProjectKey, PageParams), responses((status = 200, body = Vec<DeploymentView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_deployments(
     State(state): State<AppState>,
     InProject { caller, project }: InProject,
-    ApiQuery(query): ApiQuery<ListDeploymentsQuery>,
-) -> ServiceResult<axum::Json<Vec<DeploymentView>>> {
-    let deployments = deployments::list(&state, &caller, &project, query.limit.unwrap_or(50)).await?;
-    let mut views = Vec::with_capacity(deployments.len());
-    for deployment in &deployments {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
+    let page = deployments::list_page(&state, &caller, &project, &paged.page).await?;
+    let mut views = Vec::with_capacity(page.items.len());
+    for deployment in &page.items {
         views.push(view(&state, deployment).await?);
     }
-    Ok(axum::Json(views))
+    Ok(paged.answer(&state, Page { items: views, next: page.next }))
 }
 
 /// One deployment: its state, its hook delivery status and the URLs its
@@ -153,13 +148,18 @@ pub async fn create_deployment_status(
 
 /// A deployment's status history, oldest first, with who reported each state.
 #[utoipa::path(get, path = "/v1/deployments/{id}/statuses", tag = "deployments",
-    params(DeploymentKey), responses((status = 200, body = Vec<DeploymentStatusView>)))]
+    params(DeploymentKey, PageParams),
+    responses((status = 200, body = Vec<DeploymentStatusView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_deployment_statuses(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(key): ApiPath<DeploymentKey>,
-) -> ServiceResult<axum::Json<Vec<DeploymentStatusView>>> {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let deployment = deployments::find(&state, &caller, &key.id).await?;
     let history = deployments::history(&state, &caller, &deployment).await?;
-    Ok(axum::Json(history.iter().map(DeploymentStatusView::from).collect()))
+    // The history only grows: its position is a stable key.
+    let numbered: Vec<(usize, gatepass_store::StatusReport)> = history.into_iter().enumerate().collect();
+    let page = pages::in_memory(numbered, |(n, _)| format!("{n:08}"), &paged.page);
+    Ok(paged.answer(&state, page.map(|(_, report)| DeploymentStatusView::from(&report))))
 }

@@ -10,10 +10,13 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath};
 use super::keys::{BranchRuleKey, EnvironmentKey, InProject, ProjectKey};
+use super::pages::{NoFilter, PageParams, Paged};
 use crate::problem::Problem;
+use crate::service::pages;
 use crate::service::{deployments, projects, resolve, ServiceResult};
 use crate::state::AppState;
 use crate::views::{BranchRuleView, EnvironmentView};
+use axum::response::Response;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -51,15 +54,17 @@ pub async fn create_environment(
 }
 
 /// A project's environments, each with its current (last succeeded) deployment.
-#[utoipa::path(get, path = "/v1/projects/{project}/environments", tag = "environments", params(ProjectKey),
-    responses((status = 200, body = Vec<EnvironmentView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/environments", tag = "environments", params(ProjectKey, PageParams),
+    responses((status = 200, body = Vec<EnvironmentView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_environments(
     State(state): State<AppState>,
     InProject { caller, project }: InProject,
-) -> ServiceResult<Json<Vec<EnvironmentView>>> {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let environments = projects::list_environments(&state, &caller, &project).await?;
     let current = deployments::current_deployments(&state, &project).await?;
-    Ok(Json(environments.iter().map(|env| EnvironmentView::new(env, current.get(&env.id))).collect()))
+    let page = pages::in_memory(environments, |env| env.name.clone(), &paged.page);
+    Ok(paged.answer(&state, page.map(|env| EnvironmentView::new(&env, current.get(&env.id)))))
 }
 
 /// One environment, with its current (last succeeded) deployment.
@@ -102,14 +107,16 @@ pub async fn create_branch_rule(
 }
 
 /// A project's branch tracking rules.
-#[utoipa::path(get, path = "/v1/projects/{project}/branch-rules", tag = "branch rules", params(ProjectKey),
-    responses((status = 200, body = Vec<BranchRuleView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/branch-rules", tag = "branch rules", params(ProjectKey, PageParams),
+    responses((status = 200, body = Vec<BranchRuleView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_branch_rules(
     State(state): State<AppState>,
     InProject { caller, project }: InProject,
-) -> ServiceResult<Json<Vec<BranchRuleView>>> {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let rules = projects::list_branch_rules(&state, &caller, &project).await?;
-    Ok(Json(rules.iter().map(BranchRuleView::from).collect()))
+    let page = pages::in_memory(rules, |rule| rule.pattern.clone(), &paged.page);
+    Ok(paged.answer(&state, page.map(|rule| BranchRuleView::from(&rule))))
 }
 
 /// Remove a branch tracking rule.

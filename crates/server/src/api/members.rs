@@ -11,10 +11,13 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath};
 use super::keys::{InOrg, MemberKey, OrgKey};
+use super::pages::{NoFilter, PageParams, Paged};
 use crate::problem::Problem;
+use crate::service::pages;
 use crate::service::{members, ServiceResult};
 use crate::state::AppState;
 use crate::views::MemberView;
+use axum::response::Response;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_members, add_member)).routes(routes!(update_member, remove_member))
@@ -36,14 +39,16 @@ pub struct UpdateMemberRequest {
 }
 
 /// The members of an organization.
-#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "members", params(OrgKey),
-    responses((status = 200, body = Vec<MemberView>)))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "members", params(OrgKey, PageParams),
+    responses((status = 200, body = Vec<MemberView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_members(
     State(state): State<AppState>,
     InOrg { caller, org }: InOrg,
-) -> ServiceResult<Json<Vec<MemberView>>> {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let members = members::list(&state, &caller, &org).await?;
-    Ok(Json(members.iter().map(MemberView::from).collect()))
+    let page = pages::in_memory(members, |member| member.email.clone(), &paged.page);
+    Ok(paged.answer(&state, page.map(|member| MemberView::from(&member))))
 }
 
 /// Add an existing user to the organization.

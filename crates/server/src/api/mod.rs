@@ -13,6 +13,7 @@ mod leaks;
 mod members;
 pub mod openapi;
 mod orgs;
+mod pages;
 mod projects;
 mod sessions;
 mod tokens;

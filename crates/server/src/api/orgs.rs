@@ -12,10 +12,13 @@ use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use super::keys::{InOrg, OrgKey};
+use super::pages::{NoFilter, PageParams, Paged};
 use crate::problem::Problem;
+use crate::service::pages;
 use crate::service::{orgs, Caller, ServiceResult};
 use crate::state::AppState;
 use crate::views::OrgView;
+use axum::response::Response;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_org, list_orgs)).routes(routes!(get_org, update_org, delete_org))
@@ -71,10 +74,16 @@ pub async fn create_org(
 }
 
 /// The organizations the caller belongs to (instance admins: all).
-#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", responses((status = 200, body = Vec<OrgView>)))]
-pub async fn list_orgs(State(state): State<AppState>, caller: Caller) -> ServiceResult<Json<Vec<OrgView>>> {
+#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", params(PageParams),
+    responses((status = 200, body = Vec<OrgView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
+pub async fn list_orgs(
+    State(state): State<AppState>,
+    caller: Caller,
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let orgs = orgs::list(&state, &caller).await?;
-    Ok(Json(orgs.iter().map(|org| OrgView::new(org, caller.principal.role_in(org.id), None)).collect()))
+    let page = pages::in_memory(orgs, |org| org.slug.clone(), &paged.page);
+    Ok(paged.answer(&state, page.map(|org| OrgView::new(&org, caller.principal.role_in(org.id), None))))
 }
 
 /// One organization, with its plan usage.

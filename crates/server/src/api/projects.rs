@@ -11,12 +11,15 @@ use utoipa_axum::routes;
 
 use super::extract::ApiJson;
 use super::keys::{InOrg, InProject, OrgKey, ProjectKey};
+use super::pages::{NoFilter, PageParams, Paged};
 use super::{NoStore, NO_STORE};
 use crate::problem::Problem;
+use crate::service::pages;
 use crate::service::projects::{self, ProjectUpdate};
 use crate::service::ServiceResult;
 use crate::state::AppState;
 use crate::views::ProjectView;
+use axum::response::Response;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -70,14 +73,16 @@ pub async fn create_project(
 }
 
 /// The projects of an organization that the caller can see.
-#[utoipa::path(get, path = "/v1/orgs/{org}/projects", tag = "projects", params(OrgKey),
-    responses((status = 200, body = Vec<ProjectView>)))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/projects", tag = "projects", params(OrgKey, PageParams),
+    responses((status = 200, body = Vec<ProjectView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_projects(
     State(state): State<AppState>,
     InOrg { caller, org }: InOrg,
-) -> ServiceResult<Json<Vec<ProjectView>>> {
+    paged: Paged<NoFilter>,
+) -> ServiceResult<Response> {
     let projects = projects::list(&state, &caller, &org).await?;
-    Ok(Json(projects.iter().map(ProjectView::from).collect()))
+    let page = pages::in_memory(projects, |project| project.slug.clone(), &paged.page);
+    Ok(paged.answer(&state, page.map(|project| ProjectView::from(&project))))
 }
 
 /// One project.

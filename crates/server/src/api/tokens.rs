@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatepass_core::expiry;
 use gatepass_core::scope::Scope;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use super::keys::{InOrg, InProject, OrgKey, ProjectKey, TokenKey};
+use super::pages::{PageParams, Paged};
 use super::NO_STORE;
 use crate::problem::Problem;
 use crate::service::labels::TargetLabels;
@@ -128,43 +129,46 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, NO_STORE, issued(&state, &record, &plain).await?))
 }
 
-async fn list(
+async fn list<F>(
     state: &AppState,
     caller: &Caller,
     org: &Org,
     filter: TokenFilter,
-) -> ServiceResult<Json<Vec<TokenView>>> {
-    let records = tokens::list(state, caller, org, filter).await?;
+    paged: &Paged<F>,
+) -> ServiceResult<Response> {
+    let page = tokens::list_page(state, caller, org, filter, &paged.page).await?;
     let labels = TargetLabels::for_org(state.store.as_ref(), org.id).await?;
     let now = state.clock.now();
-    Ok(Json(records.iter().map(|record| TokenView::new(record, labels.label(record.reach), now)).collect()))
+    Ok(paged.answer(state, page.map(|record| TokenView::new(&record, labels.label(record.reach), now))))
 }
 
 /// List token metadata (never secrets). Revoked tokens only with `all=true`.
-#[utoipa::path(get, path = "/v1/orgs/{org}/tokens", tag = "tokens", params(OrgKey, ListTokensQuery),
-    responses((status = 200, body = Vec<TokenView>)))]
+#[utoipa::path(get, path = "/v1/orgs/{org}/tokens", tag = "tokens", params(OrgKey, ListTokensQuery, PageParams),
+    responses((status = 200, body = Vec<TokenView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_org_tokens(
     State(state): State<AppState>,
     InOrg { caller, org }: InOrg,
-    ApiQuery(query): ApiQuery<ListTokensQuery>,
-) -> ServiceResult<Json<Vec<TokenView>>> {
-    let project = match &query.project {
+    paged: Paged<ListTokensQuery>,
+) -> ServiceResult<Response> {
+    let project = match &paged.filter.project {
         Some(key) => Some(resolve::project_in(&state, &caller, &org, key).await?.id),
         None => None,
     };
-    list(&state, &caller, &org, TokenFilter { project, include_revoked: query.all }).await
+    list(&state, &caller, &org, TokenFilter { project, include_revoked: paged.filter.all }, &paged).await
 }
 
 /// List the tokens that reach one project.
-#[utoipa::path(get, path = "/v1/projects/{project}/tokens", tag = "tokens", params(ProjectKey, ProjectTokensQuery),
-    responses((status = 200, body = Vec<TokenView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/tokens", tag = "tokens",
+    params(ProjectKey, ProjectTokensQuery, PageParams),
+    responses((status = 200, body = Vec<TokenView>, headers(("Link" = String, description = "The next page, when there is one: `<URL>; rel=\"next\"`")))))]
 pub async fn list_project_tokens(
     State(state): State<AppState>,
     InProject { caller, project }: InProject,
-    ApiQuery(query): ApiQuery<ProjectTokensQuery>,
-) -> ServiceResult<Json<Vec<TokenView>>> {
+    paged: Paged<ProjectTokensQuery>,
+) -> ServiceResult<Response> {
     let org = state.store.find_org(project.org_id).await?.ok_or(ServiceError::NotFound("organization"))?;
-    list(&state, &caller, &org, TokenFilter { project: Some(project.id), include_revoked: query.all }).await
+    let filter = TokenFilter { project: Some(project.id), include_revoked: paged.filter.all };
+    list(&state, &caller, &org, filter, &paged).await
 }
 
 /// One token's metadata.

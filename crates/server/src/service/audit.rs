@@ -3,8 +3,9 @@
 use std::net::IpAddr;
 
 use gatepass_core::id::{EventId, OrgId};
-use gatepass_store::{Actor, AuditEvent, Org};
+use gatepass_store::{Actor, AuditEvent, Org, PageKey, PageRequest};
 
+use super::pages::{self, Page};
 use super::{Caller, ServiceResult};
 use crate::state::AppState;
 
@@ -16,6 +17,53 @@ pub const MAX_LISTED: u32 = 1000;
 pub async fn list(state: &AppState, caller: &Caller, org: &Org, limit: u32) -> ServiceResult<Vec<AuditEvent>> {
     caller.principal.may_read_audit_log(org.id)?;
     Ok(state.store.list_events(Some(org.id), limit.clamp(1, MAX_LISTED)).await?)
+}
+
+/// One page of `org`'s events, newest first.
+pub async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    page: &PageRequest,
+) -> ServiceResult<Page<AuditEvent>> {
+    caller.principal.may_read_audit_log(org.id)?;
+    let rows = state.store.list_events_page(org.id, &pages::one_more(page)).await?;
+    Ok(Page::from_rows(rows, page.limit, |event| PageKey { at: event.at, id: event.id.to_string() }))
+}
+
+/// `org`'s whole log from `since` on, oldest first, as a stream of batches
+/// read a thousand events at a time, so an export holds one batch in memory.
+pub fn export(
+    state: AppState,
+    org: OrgId,
+    since: time::OffsetDateTime,
+) -> impl futures_util::Stream<Item = ServiceResult<Vec<AuditEvent>>> + Send + 'static {
+    // (where the next batch starts, whether the last one was read)
+    futures_util::stream::unfold((None::<PageKey>, false), move |(after, finished)| {
+        let state = state.clone();
+        async move {
+            if finished {
+                return None;
+            }
+            match state.store.list_events_since(org, since, after.as_ref(), EXPORT_BATCH).await {
+                Ok(batch) if batch.is_empty() => None,
+                Ok(batch) => {
+                    let finished = batch.len() < EXPORT_BATCH as usize;
+                    let next = batch.last().map(|event| PageKey { at: event.at, id: event.id.to_string() });
+                    Some((Ok(batch), (next, finished)))
+                }
+                Err(err) => Some((Err(err.into()), (after, true))),
+            }
+        }
+    })
+}
+
+/// Events read per round trip of an export.
+const EXPORT_BATCH: u32 = 1000;
+
+/// Whether `caller` may read (and so export) `org`'s log.
+pub fn require_reading(caller: &Caller, org: &Org) -> ServiceResult<()> {
+    Ok(caller.principal.may_read_audit_log(org.id)?)
 }
 
 /// Every action the audit log records, with its stable dotted name.

@@ -11,10 +11,11 @@ use gatepass_core::branch_rule::{ref_is_allowed, RefPattern};
 use gatepass_core::deployment::{transition, DeploymentState, TIMED_OUT};
 use gatepass_core::id::{DeploymentId, EnvironmentId};
 use gatepass_core::scope::Scope;
-use gatepass_store::{Actor, Deployment, Environment, HookStatus, Project, StatusReport};
+use gatepass_store::{Actor, Deployment, Environment, HookStatus, PageKey, PageRequest, Project, StatusReport};
 use serde_json::json;
 
 use super::audit::{self, AuditAction};
+use super::pages::{self, Page};
 use super::{invalid, urls, Caller, ServiceError, ServiceResult};
 use crate::metrics::bump;
 use crate::state::AppState;
@@ -127,6 +128,19 @@ pub async fn list(state: &AppState, caller: &Caller, project: &Project, limit: u
     let mut deployments = state.store.list_deployments(project.id, limit.clamp(1, MAX_LIST)).await?;
     deployments.retain(|d| caller.principal.sees(project.org_id, Some(project.id), Some(d.environment_id)));
     Ok(deployments)
+}
+
+/// One page of a project's deployments the caller may see, newest first.
+pub async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    project: &Project,
+    page: &PageRequest,
+) -> ServiceResult<Page<Deployment>> {
+    caller.principal.authorize_listing(Scope::Read, project.org_id)?;
+    let rows = state.store.list_deployments_page(project.id, &pages::one_more(page)).await?;
+    let page = Page::from_rows(rows, page.limit, |d| PageKey { at: d.created_at, id: d.id.to_string() });
+    Ok(page.retain(|d| caller.principal.sees(project.org_id, Some(project.id), Some(d.environment_id))))
 }
 
 /// A deployment the caller may see.

@@ -12,6 +12,7 @@ pub mod labels;
 pub mod leaks;
 pub mod members;
 pub mod orgs;
+pub mod pages;
 pub mod projects;
 pub mod resolve;
 pub mod sessions;

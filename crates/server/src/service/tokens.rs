@@ -10,11 +10,14 @@ use gatepass_core::name::DisplayName;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::{Scope, Scopes};
 use gatepass_core::token::{PlainToken, RevokedReason, TokenStatus};
-use gatepass_store::{Actor, LeakSite, NewToken, Org, Revocation, Rotation, TokenFilter, TokenRecord, TokenToRevoke};
+use gatepass_store::{
+    Actor, LeakSite, NewToken, Org, PageKey, PageRequest, Revocation, Rotation, TokenFilter, TokenRecord, TokenToRevoke,
+};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{self, AuditAction};
+use super::pages::{self, Page};
 use super::{invalid, Caller, ServiceError, ServiceResult};
 use crate::metrics::bump;
 use crate::state::AppState;
@@ -115,6 +118,21 @@ pub async fn list(
     let mut records = state.store.list_tokens(org.id, filter).await?;
     records.retain(|record| caller.principal.sees_listed(org.id, record.reach.project(), record.reach.environment()));
     Ok(records)
+}
+
+/// One page of [`list`], read with a limit: an org with 10,000 tokens
+/// answers its first page as fast as one with 10.
+pub async fn list_page(
+    state: &AppState,
+    caller: &Caller,
+    org: &Org,
+    filter: TokenFilter,
+    page: &PageRequest,
+) -> ServiceResult<Page<TokenRecord>> {
+    caller.principal.authorize_reading(Scope::Read, org.id)?;
+    let rows = state.store.list_tokens_page(org.id, filter, &pages::one_more(page)).await?;
+    let page = Page::from_rows(rows, page.limit, |record| PageKey { at: record.created_at, id: record.id.to_string() });
+    Ok(page.retain(|record| caller.principal.sees_listed(org.id, record.reach.project(), record.reach.environment())))
 }
 
 /// Issues a new secret for `record`; the old one works for `grace` more, or stops now.
