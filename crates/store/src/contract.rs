@@ -389,6 +389,18 @@ pub async fn last_used_never_moves_backwards(store: SharedStore) {
     store.record_last_used(&[(token.id, later)]).await.unwrap();
     store.record_last_used(&[(token.id, later - Duration::minutes(3)), (TokenId::generate(), later)]).await.unwrap();
     assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(later));
+
+    // A flush of many tokens, written several rows per statement: the real
+    // tokens sit among thousands of unknown ids, first and last.
+    let (second, _) = new_token(&org, Reach::Org, now());
+    store.insert_token(&second).await.unwrap();
+    let latest = later + Duration::minutes(1);
+    let mut uses: Vec<_> = (0..2500).map(|_| (TokenId::generate(), latest)).collect();
+    uses.insert(0, (token.id, latest));
+    uses.push((second.id, latest));
+    store.record_last_used(&uses).await.unwrap();
+    assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(latest));
+    assert_eq!(store.find_token(second.id).await.unwrap().unwrap().last_used_at, Some(latest));
 }
 
 pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {

@@ -11,6 +11,9 @@ use time::OffsetDateTime;
 
 use crate::{backend, map_err, PgStore};
 
+/// Last-used rows written by one statement.
+const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
+
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
     last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source";
@@ -225,20 +228,30 @@ impl TokenStore for PgStore {
     }
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
-        // Nodes flush overlapping batches; updating in id order makes every
-        // transaction take its row locks in the same order, so two flushes
-        // queue instead of deadlocking.
+        // Nodes flush overlapping batches; locking the rows in id order makes
+        // every transaction take them in the same order, so two flushes queue
+        // instead of deadlocking.
         let mut uses = uses.to_vec();
         uses.sort_unstable_by_key(|&(id, _)| id);
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for (id, at) in &uses {
-            // Only a later time changes the row: an update that changed
-            // nothing would still fire the change log's trigger.
+        // Two statements per chunk, not one per token: a node whose traffic
+        // is spread over many tokens flushes that many rows each time.
+        for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            let times: Vec<i64> = chunk.iter().map(|&(_, at)| to_millis(at)).collect();
+            sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            // Only a later time changes a row: an update that changed nothing
+            // would still fire the change log's trigger.
             sqlx::query(
-                "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+                "UPDATE tokens SET last_used_at = used.at FROM UNNEST($1::text[], $2::bigint[]) AS used(id, at) \
+                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
             )
-            .bind(to_millis(*at))
-            .bind(id.as_str())
+            .bind(&ids)
+            .bind(&times)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

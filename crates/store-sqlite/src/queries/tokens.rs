@@ -11,6 +11,10 @@ use time::OffsetDateTime;
 use super::*;
 use crate::{backend, map_err, SqliteStore};
 
+/// Last-used rows written by one statement (two parameters each, far below
+/// SQLite's limit of 32,766).
+const LAST_USED_ROWS_PER_STATEMENT: usize = 500;
+
 /// Writes one token row; shared by `insert_token` and the bulk import.
 pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &NewToken) -> Result<(), sqlx::Error> {
     let (level, project, environment) = reach_columns(token.reach);
@@ -210,15 +214,20 @@ impl TokenStore for SqliteStore {
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend)?;
-        for (id, at) in uses {
-            sqlx::query(
-                "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
-            )
-            .bind(to_millis(*at))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        // One statement per chunk, not per token: a node whose traffic is
+        // spread over many tokens flushes that many rows each time.
+        for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "WITH used(id, at) AS (VALUES {}) \
+                 UPDATE tokens SET last_used_at = used.at FROM used \
+                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for (id, at) in chunk {
+                query = query.bind(id.as_str()).bind(to_millis(*at));
+            }
+            query.execute(&mut *tx).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
