@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
-use gatepass_core::reach::Reach;
+use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::{Scope, Scopes};
 use gatepass_core::token::{PlainToken, RevokedReason, TokenDigest, TokenKind, TokenSalt, TokenStatus};
@@ -39,7 +39,7 @@ macro_rules! store_contract_tests {
             revoked_and_expired_tokens_do_not_count_against_the_limit,
             rotation_keeps_the_old_secret_only_during_grace,
             revoked_tokens_cannot_be_rotated,
-            listings_filter_by_project_and_hide_revoked,
+            listings_filter_by_project_and_level_and_hide_revoked,
             last_used_never_moves_backwards,
             deleting_a_project_revokes_its_tokens,
             deleting_an_org_takes_everything_in_it_and_nothing_else,
@@ -347,7 +347,7 @@ pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
     assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
 }
 
-pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
+pub async fn listings_filter_by_project_and_level_and_hide_revoked(store: SharedStore) {
     let (org, _) = org(&store, "acme", Plan::Team).await;
     let web = project(&store, &org, "web").await;
     let api = project(&store, &org, "api").await;
@@ -375,8 +375,16 @@ pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
     assert_eq!(ids(active), sorted(vec![org_token.id, web_token.id, env_token.id]));
     let all = store.list_tokens(org.id, TokenFilter { include_revoked: true, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 4);
-    let of_web = store.list_tokens(org.id, TokenFilter { project: Some(web.id), include_revoked: true }).await.unwrap();
+    let of_web = store
+        .list_tokens(org.id, TokenFilter { project: Some(web.id), include_revoked: true, level: None })
+        .await
+        .unwrap();
     assert_eq!(ids(of_web), sorted(vec![web_token.id, env_token.id]));
+    let projects = TokenFilter { level: Some(TokenLevel::Project), include_revoked: true, ..Default::default() };
+    assert_eq!(ids(store.list_tokens(org.id, projects).await.unwrap()), sorted(vec![web_token.id, api_token.id]));
+    let page = PageRequest { limit: 10, after: None };
+    let environments = TokenFilter { level: Some(TokenLevel::Environment), ..Default::default() };
+    assert_eq!(ids(store.list_tokens_page(org.id, environments, &page).await.unwrap()), vec![env_token.id]);
     assert!(store.delete_token(api_token.id).await.unwrap());
     assert_eq!(store.find_token(api_token.id).await.unwrap(), None);
 }
@@ -999,7 +1007,7 @@ pub async fn pages_cover_every_row_once_in_order_even_when_instants_tie(store: S
         store.insert_token(&token).await.unwrap();
         tokens.push(token);
     }
-    let filter = TokenFilter { project: None, include_revoked: true };
+    let filter = TokenFilter { project: None, include_revoked: true, level: None };
     let paged = all_pages(
         4,
         |record: &TokenRecord| PageKey { at: record.created_at, id: record.id.to_string() },

@@ -5,7 +5,7 @@ use gatepass_core::id::{
     BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, UserId,
 };
 use gatepass_core::plan::Plan;
-use gatepass_core::reach::Reach;
+use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
 use gatepass_core::token::{RevokedReason, TokenDigest};
@@ -222,6 +222,8 @@ pub struct TokenFilter {
     pub project: Option<ProjectId>,
     /// Revoked tokens too (`--all`).
     pub include_revoked: bool,
+    /// Only tokens of this level.
+    pub level: Option<TokenLevel>,
 }
 
 /// A new secret for an existing token.

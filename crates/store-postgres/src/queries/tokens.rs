@@ -96,11 +96,12 @@ impl TokenStore for PgStore {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
              AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
-             ORDER BY created_at DESC, id"
+             AND ($4::text IS NULL OR level = $4) ORDER BY created_at DESC, id"
         ))
         .bind(org.as_str())
         .bind(filter.project.map(|p| p.to_string()))
         .bind(filter.include_revoked)
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -117,6 +118,7 @@ impl TokenStore for PgStore {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
              AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
+             AND ($7::text IS NULL OR level = $7) \
              AND ($4::bigint IS NULL OR created_at < $4 OR (created_at = $4 AND id > $5)) \
              ORDER BY created_at DESC, id LIMIT $6"
         ))
@@ -126,6 +128,7 @@ impl TokenStore for PgStore {
         .bind(after_at)
         .bind(after_id)
         .bind(i64::from(page.limit))
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;

@@ -92,12 +92,13 @@ impl TokenStore for SqliteStore {
     async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>> {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = ? \
-             AND (? IS NULL OR project_id = ?) AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, id"
+             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) AND (?4 IS NULL OR level = ?4) \
+             ORDER BY created_at DESC, id"
         ))
         .bind(org.as_str())
         .bind(filter.project.map(|p| p.to_string()))
-        .bind(filter.project.map(|p| p.to_string()))
         .bind(filter.include_revoked)
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
@@ -113,7 +114,7 @@ impl TokenStore for SqliteStore {
         let (after_at, after_id) = page_key(page);
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = ?1 \
-             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) \
+             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) AND (?7 IS NULL OR level = ?7) \
              AND (?4 IS NULL OR created_at < ?4 OR (created_at = ?4 AND id > ?5)) \
              ORDER BY created_at DESC, id LIMIT ?6"
         ))
@@ -123,6 +124,7 @@ impl TokenStore for SqliteStore {
         .bind(after_at)
         .bind(after_id)
         .bind(i64::from(page.limit))
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
