@@ -320,6 +320,20 @@ mod tests {
         assert!(peek("not a jwt").unwrap_err().contains("not a signed JWT"));
     }
 
+    #[tokio::test]
+    async fn the_cache_holds_a_bounded_number_of_issuers() {
+        // Nothing listens on port 9 here: every fetch fails at once, and
+        // each issuer still takes a cache entry.
+        let keys = IssuerKeys::new(true);
+        let now = OffsetDateTime::now_utc();
+        for n in 0..(MAX_ISSUERS + 50) {
+            let issuer = format!("http://127.0.0.1:9/issuer-{n}");
+            let err = keys.key(&issuer, Some("k"), Algorithm::RS256, now).await.unwrap_err();
+            assert!(matches!(err, KeyError::Unavailable { .. }), "{err}");
+        }
+        assert!(keys.cached_issuers() <= MAX_ISSUERS, "{} issuers cached", keys.cached_issuers());
+    }
+
     #[test]
     fn keys_of_other_types_or_declared_algorithms_are_skipped() {
         let okp =
