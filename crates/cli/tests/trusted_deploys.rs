@@ -107,7 +107,7 @@ async fn deploy_with_oidc_trades_the_github_actions_id_token_and_never_prints_th
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("Deployment dep_"), "{}", out.stdout);
     assert!(!out.stdout.contains("gpd_") && !out.stderr.contains("gpd_"), "the minted token is never printed: {out:?}");
-    assert_eq!(actions.asked.lock().unwrap().as_slice(), [world.url.clone()], "audience = the server URL");
+    assert_eq!(*actions.asked.lock().unwrap(), vec![world.url.clone()], "audience = the server URL");
     let deployments = world.admin.list_deployments("web").await.unwrap();
     assert_eq!(deployments.len(), 1);
     let minted = world.admin.list_tokens(&world.org_id, false).await.unwrap();

@@ -20,7 +20,7 @@ pub enum TrustCommand {
     #[command(
         after_help = "Examples:\n  gatepass trust add --project web --github acme/web --workflow deploy.yml --ref refs/heads/main --environment production\n  gatepass trust add --project web --gitlab acme/web --ref main\n  gatepass trust add --project web --gitlab acme/web --gitlab-url https://gitlab.example.com\n  gatepass trust add --project web --issuer https://ci.example.com --claim sub=deployer --scopes deploy,read --max-ttl 30m"
     )]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// A project's trust policies.
     #[command(
         after_help = "Examples:\n  gatepass trust list --project web\n  gatepass trust list --project web --json"
