@@ -142,6 +142,9 @@ async fn es256_tokens_are_accepted_and_the_minted_token_never_exceeds_its_policy
         CreateToken { project: Some("web".into()), scopes: Some(vec!["deploy".into()]), ..Default::default() };
     assert!(ci.create_token(&s.fx.org.id, &escalate).await.is_err(), "a deploy token mints nothing more");
     assert!(ci.list_trust_policies("web").await.is_err(), "nor manages trust");
+
+    s.server.server.state.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    assert_problem(ci.whoami_token().await, 401, "unauthorized");
 }
 
 #[tokio::test]
