@@ -372,6 +372,12 @@ impl Client {
         self.post("/v1/oidc/token", &serde_json::json!({ "jwt": jwt })).await
     }
 
+    /// As [`Client::exchange_oidc_token`], considering only the trust
+    /// policies of `project` (id or slug).
+    pub async fn exchange_oidc_token_for(&self, jwt: &str, project: &str) -> ClientResult<MintedToken> {
+        self.post("/v1/oidc/token", &serde_json::json!({ "jwt": jwt, "project": project })).await
+    }
+
     pub async fn whoami_token(&self) -> ClientResult<Token> {
         self.get("/v1/token").await
     }

@@ -400,3 +400,21 @@ async fn one_id_token_raced_on_two_nodes_mints_exactly_one_token() {
     assert_eq!(minted, 1);
     assert_eq!(s.token_count().await, before + 1);
 }
+
+#[tokio::test]
+async fn a_job_that_names_its_project_is_matched_only_by_that_projects_policies() {
+    let s = setup("team").await;
+    // Another org's project trusts the same job first, and would match it.
+    let other = s.fx.admin.create_org("Other", "other", "team").await.unwrap();
+    let api = s.fx.admin.create_project(&other.id, "Api", "api").await.unwrap();
+    let shadow = s.fx.admin.create_trust_policy(&api.id, &s.github_policy()).await.unwrap();
+    let own = s.trust(&s.github_policy()).await;
+
+    let minted = s.exchange(&s.issuer.sign("rsa-1", &s.claims())).await.unwrap();
+    assert_eq!(minted.policy, shadow.id, "without a project, the oldest matching policy");
+    let minted = s.anonymous().exchange_oidc_token_for(&s.issuer.sign("rsa-1", &s.claims()), "web").await.unwrap();
+    assert_eq!((minted.policy, minted.project), (own.id, Some(s.fx.project.id.clone())));
+    let nowhere = s.anonymous().exchange_oidc_token_for(&s.issuer.sign("rsa-1", &s.claims()), "nowhere").await;
+    let detail = assert_problem(nowhere, 401, "oidc-rejected");
+    assert!(detail.starts_with("issuer"), "{detail}");
+}

@@ -138,7 +138,7 @@ pub async fn deploy(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<()>
         description: args.description,
     };
     let ctx = if args.oidc {
-        let (_, minted) = super::oidc::exchange(global).await?;
+        let minted = super::oidc::exchange(global, Some(&args.project)).await?;
         if !global.json {
             eprintln!("{} Authenticated with a short-lived token from trust policy {}", output::check(), minted.policy);
         }

@@ -23,9 +23,13 @@ pub enum OidcCommand {
     /// print it (for other tools). In GitHub Actions the ID token is requested
     /// with audience = the server URL; elsewhere it is read from GATEPASS_ID_TOKEN.
     #[command(
-        after_help = "Examples:\n  export GATEPASS_TOKEN=$(gatepass oidc exchange --url https://gatepass.example.com)\n  GATEPASS_ID_TOKEN=$ID_TOKEN gatepass oidc exchange --json"
+        after_help = "Examples:\n  export GATEPASS_TOKEN=$(gatepass oidc exchange --url https://gatepass.example.com --project web)\n  GATEPASS_ID_TOKEN=$ID_TOKEN gatepass oidc exchange --json"
     )]
-    Exchange,
+    Exchange {
+        /// Only the trust policies of this project (id or slug).
+        #[arg(short = 'p', long)]
+        project: Option<String>,
+    },
 }
 
 /// The audience a CI job asks its ID token for: the server URL, as trust
@@ -84,19 +88,22 @@ fn audience_query(audience: &str) -> String {
     query
 }
 
-/// Trades this job's ID token for a token of the server `global` names.
-pub async fn exchange(global: &GlobalArgs) -> anyhow::Result<(String, MintedToken)> {
+/// Trades this job's ID token for a token of the server `global` names,
+/// from a trust policy of `project` when given.
+pub async fn exchange(global: &GlobalArgs, project: Option<&str>) -> anyhow::Result<MintedToken> {
     let ctx = global.connect_anonymously()?;
-    let url = ctx.client.base_url().to_string();
-    let jwt = id_token(&audience_for(&url)).await?;
-    let minted = ctx.client.exchange_oidc_token(&jwt).await?;
-    Ok((url, minted))
+    let jwt = id_token(&audience_for(ctx.client.base_url())).await?;
+    let minted = match project {
+        Some(project) => ctx.client.exchange_oidc_token_for(&jwt, project).await?,
+        None => ctx.client.exchange_oidc_token(&jwt).await?,
+    };
+    Ok(minted)
 }
 
 pub async fn run(global: &GlobalArgs, command: OidcCommand) -> anyhow::Result<()> {
     match command {
-        OidcCommand::Exchange => {
-            let (_, minted) = exchange(global).await?;
+        OidcCommand::Exchange { project } => {
+            let minted = exchange(global, project.as_deref()).await?;
             if global.json {
                 return output::print_json(&minted);
             }

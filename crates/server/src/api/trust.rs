@@ -72,6 +72,10 @@ pub struct TrustPolicyKey {
 pub struct ExchangeRequest {
     /// The CI job's OpenID Connect ID token (a JWT signed RS256 or ES256).
     pub jwt: String,
+    /// Optional: the project (id or slug) the job deploys to. Only its
+    /// trust policies are considered, so another project's policy that
+    /// happens to trust the same job never answers instead.
+    pub project: Option<String>,
 }
 
 /// A token minted for a CI job.
@@ -167,7 +171,7 @@ pub async fn exchange(
         bump(&state.metrics.auth_rate_limited);
         return Err(ServiceError::RateLimited { retry_after_secs });
     }
-    let minted = match trust::exchange(&state, client_ip, &body.jwt).await {
+    let minted = match trust::exchange(&state, client_ip, &body.jwt, body.project.as_deref()).await {
         Ok(minted) => minted,
         Err(err @ ServiceError::OidcRejected(_)) => {
             state.limiter.record_failure(client_ip, now);

@@ -139,24 +139,39 @@ fn rejected(check: &str, why: impl std::fmt::Display) -> ServiceError {
 }
 
 /// Trades the ID token `jwt` for a token, if a trust policy trusts it.
-pub async fn exchange(state: &AppState, client_ip: IpAddr, jwt: &str) -> ServiceResult<Minted> {
-    let result = mint(state, client_ip, jwt).await;
+/// `project` (an id or slug), when given, considers only that project's
+/// policies: a job that says where it deploys is never matched by another
+/// project's policy that happens to trust it too.
+pub async fn exchange(state: &AppState, client_ip: IpAddr, jwt: &str, project: Option<&str>) -> ServiceResult<Minted> {
+    let result = mint(state, client_ip, jwt, project).await;
     if let Err(ServiceError::OidcRejected(detail)) = &result {
         tracing::info!(%client_ip, %detail, "refused an OIDC ID token");
     }
     result
 }
 
-async fn mint(state: &AppState, client_ip: IpAddr, jwt: &str) -> ServiceResult<Minted> {
+async fn mint(state: &AppState, client_ip: IpAddr, jwt: &str, project: Option<&str>) -> ServiceResult<Minted> {
     let salt = state.verifier.salt()?;
     let unverified = oidc::peek(jwt.trim()).map_err(|why| rejected("signature", why))?;
     let issuer = trust::normalize_issuer(&unverified.issuer);
     if trust::parse_issuer(issuer, state.oidc_keys.allows_http()).is_err() {
         return Err(rejected("issuer", format!("{} is not an https:// issuer", quoted(issuer))));
     }
-    let policies = state.store.trust_policies_for_issuer(issuer).await?;
+    let mut policies = state.store.trust_policies_for_issuer(issuer).await?;
+    if let Some(key) = project.map(str::trim).filter(|key| !key.is_empty()) {
+        let mut kept = Vec::with_capacity(policies.len());
+        for policy in policies {
+            let named = policy.project_id.as_str() == key
+                || state.store.find_project(policy.project_id).await?.is_some_and(|found| found.slug == key);
+            if named {
+                kept.push(policy);
+            }
+        }
+        policies = kept;
+    }
     if policies.is_empty() {
-        return Err(rejected("issuer", format!("no trust policy trusts the issuer {}", quoted(issuer))));
+        let whose = project.map(|key| format!(" for project {}", quoted(key))).unwrap_or_default();
+        return Err(rejected("issuer", format!("no trust policy{whose} trusts the issuer {}", quoted(issuer))));
     }
     let now = state.clock.now();
     let key =
