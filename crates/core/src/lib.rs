@@ -7,6 +7,7 @@
 //! - [`access`] is the one place that decides whether a principal may act.
 //! - [`deployment`] is a deployment's life: its states and the moves between them.
 //! - [`expiry`], [`branch_rule`] and [`name`] parse user input at the edge.
+//! - [`trust`] is what a trust policy lets a CI identity do (trusted deploys).
 
 pub mod access;
 pub mod base62;
@@ -20,3 +21,4 @@ pub mod reach;
 pub mod role;
 pub mod scope;
 pub mod token;
+pub mod trust;

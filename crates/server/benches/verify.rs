@@ -115,6 +115,7 @@ async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: 
             created_by: Actor::system(),
             created_at: now,
             expires_at: None,
+            source: gatepass_core::token::TokenSource::User,
         });
         if i % (n / keep).max(1) == 0 && samples.len() < keep {
             samples.push(plain);

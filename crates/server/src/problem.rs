@@ -50,6 +50,10 @@ impl ServiceError {
                 "secret-scanning-keys-unavailable",
                 "Secret scanning keys unavailable",
             ),
+            OidcRejected(_) => (StatusCode::UNAUTHORIZED, "oidc-rejected", "OIDC token rejected"),
+            OidcIssuerUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "oidc-issuer-unavailable", "OIDC issuer unavailable")
+            }
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }

@@ -57,6 +57,7 @@ async fn token(store: &PgStore, org: &Org, reach: Reach) -> TokenId {
         created_by: Actor::system(),
         created_at: now(),
         expires_at: None,
+        source: gatepass_core::token::TokenSource::User,
     };
     store.insert_token(&token).await.unwrap();
     token.id

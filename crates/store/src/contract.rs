@@ -15,7 +15,9 @@ use time::{Duration, OffsetDateTime};
 use crate::*;
 
 mod deployments;
+mod trust;
 pub use deployments::*;
+pub use trust::*;
 
 /// Whether `digest` opens `record` at `at`, by the core's rules.
 fn opens(record: &TokenRecord, digest: &TokenDigest, at: OffsetDateTime) -> bool {
@@ -67,6 +69,9 @@ macro_rules! store_contract_tests {
             revoking_many_tokens_records_why_and_where_a_leak_was_found,
             every_token_revoked_at_once_reaches_the_change_log,
             pages_cover_every_row_once_in_order_even_when_instants_tie,
+            trust_policies_are_kept_per_project_found_by_issuer_and_go_with_what_they_reach,
+            a_jti_mints_once_and_minted_tokens_stay_outside_the_plan_limit,
+            racing_mints_of_one_jti_mint_exactly_one_token,
             ping_answers,
         );
     };
@@ -145,6 +150,7 @@ fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainTok
         created_by: Actor::system(),
         created_at: at,
         expires_at: None,
+        source: gatepass_core::token::TokenSource::User,
     };
     (token, plain)
 }

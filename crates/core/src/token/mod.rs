@@ -3,8 +3,10 @@
 
 mod digest;
 mod format;
+mod source;
 mod status;
 
 pub use digest::{SaltError, TokenDigest, TokenSalt, SALT_ENV, SALT_FILE_ENV, SALT_MIN_LEN};
 pub use format::{parse, MalformedToken, ParsedToken, PlainToken, TokenKind, SESSION_PREFIX, TOKEN_LEN};
+pub use source::TokenSource;
 pub use status::{RevokedReason, TokenSecrets, TokenStatus};

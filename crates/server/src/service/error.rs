@@ -47,6 +47,14 @@ pub enum ServiceError {
     /// The keys that check a signature cannot be had; nothing was done.
     #[error("{0}")]
     SigningKeysUnavailable(String),
+    /// An OIDC ID token that mints nothing: the detail names the check
+    /// that failed (`signature`, `issuer`, `audience`, `expired`, `claim
+    /// \`repository\``, `replayed`, `no matching policy`).
+    #[error("{0}")]
+    OidcRejected(String),
+    /// The ID token's issuer cannot be reached; nothing was minted.
+    #[error("{0}")]
+    OidcIssuerUnavailable(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// A bug or an impossible state; already logged with its context.

@@ -17,6 +17,7 @@ pub mod projects;
 pub mod resolve;
 pub mod sessions;
 pub mod tokens;
+pub mod trust;
 pub mod urls;
 
 pub use caller::Caller;

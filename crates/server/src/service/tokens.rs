@@ -82,6 +82,7 @@ pub async fn issue(
         created_by: caller.actor(state).await,
         created_at: state.clock.now(),
         expires_at: request.expires_at,
+        source: gatepass_core::token::TokenSource::User,
     };
     state.store.insert_token(&new).await?;
     bump(&state.metrics.tokens_created);

@@ -291,6 +291,7 @@ mod tests {
             revoked_at: None,
             revoked_reason: None,
             leak: None,
+            source: gatepass_core::token::TokenSource::User,
         }
     }
 

@@ -16,10 +16,38 @@ const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
 
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
-    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source";
+    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, source";
 
-/// The condition for "counts against the plan": not revoked, not expired at `$2`.
-const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+/// The condition for "counts against the plan": made by a user (minted
+/// tokens never count), not revoked, not expired at `$2`.
+const ACTIVE_AT: &str = "source = 'user' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+/// Writes one token row; shared by `insert_token` and `mint_token`.
+pub(crate) async fn insert_token_row(conn: &mut sqlx::PgConnection, token: &NewToken) -> Result<(), sqlx::Error> {
+    let (level, project, environment) = reach_columns(token.reach);
+    sqlx::query(
+        "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+         created_by_id, created_by_label, created_at, expires_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(token.id.as_str())
+    .bind(token.org_id.as_str())
+    .bind(&token.name)
+    .bind(level)
+    .bind(project)
+    .bind(environment)
+    .bind(token.scopes.to_list_string())
+    .bind(&token.preview)
+    .bind(&token.digest.as_bytes()[..])
+    .bind(&token.created_by.id)
+    .bind(&token.created_by.label)
+    .bind(to_millis(token.created_at))
+    .bind(token.expires_at.map(to_millis))
+    .bind(token.source.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 #[async_trait]
 impl TokenStore for PgStore {
@@ -46,28 +74,7 @@ impl TokenStore for PgStore {
                 return Err(StoreError::PlanLimit { plan, limit });
             }
         }
-        let (level, project, environment) = reach_columns(token.reach);
-        sqlx::query(
-            "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-             created_by_id, created_by_label, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(token.id.as_str())
-        .bind(token.org_id.as_str())
-        .bind(&token.name)
-        .bind(level)
-        .bind(project)
-        .bind(environment)
-        .bind(token.scopes.to_list_string())
-        .bind(&token.preview)
-        .bind(&token.digest.as_bytes()[..])
-        .bind(&token.created_by.id)
-        .bind(&token.created_by.label)
-        .bind(to_millis(token.created_at))
-        .bind(token.expires_at.map(to_millis))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err("token digest collision"))?;
+        insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
         tx.commit().await.map_err(backend)
     }
 

@@ -20,7 +20,8 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &
     let (level, project, environment) = reach_columns(token.reach);
     sqlx::query(
         "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-         created_by_id, created_by_label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_by_id, created_by_label, created_at, expires_at, source) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(token.id.as_str())
     .bind(token.org_id.as_str())
@@ -35,6 +36,7 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &
     .bind(&token.created_by.label)
     .bind(to_millis(token.created_at))
     .bind(token.expires_at.map(to_millis))
+    .bind(token.source.as_str())
     .execute(conn)
     .await?;
     Ok(())
