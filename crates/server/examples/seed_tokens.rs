@@ -12,7 +12,7 @@ use gatepass_core::id::{OrgId, ProjectId, TokenId, UserId};
 use gatepass_core::plan::Plan;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
-use gatepass_core::token::{PlainToken, TokenKind, TokenSalt};
+use gatepass_core::token::{PlainToken, TokenKind, TokenSalt, TokenSource};
 use gatepass_server::{open_store, DatabaseConfig};
 use gatepass_store::{Actor, NewToken, Org, Project, User};
 use time::OffsetDateTime;
@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
             created_by: Actor::system(),
             created_at: now,
             expires_at: None,
+            source: TokenSource::User,
         });
         if batch.len() == 10_000 {
             importer.import(&batch).await?;

@@ -115,6 +115,6 @@ pub async fn racing_mints_of_one_jti_mint_exactly_one_token(store: SharedStore) 
         won += usize::from(attempt.await.unwrap());
     }
     assert_eq!(won, 1);
-    let filter = TokenFilter { project: Some(web.id), include_revoked: true };
+    let filter = TokenFilter { project: Some(web.id), include_revoked: true, level: None };
     assert_eq!(store.list_tokens(acme.id, filter).await.unwrap().len(), 1);
 }
