@@ -10,7 +10,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::base62;
 
 pub const RANDOM_LEN: usize = 20;
-pub const ID_LEN: usize = 4 + RANDOM_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{text:?} is not a valid {kind} id (expected {prefix} followed by {RANDOM_LEN} letters and digits)")]
@@ -24,27 +23,28 @@ macro_rules! define_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name([u8; ID_LEN]);
+        pub struct $name([u8; $prefix.len() + RANDOM_LEN]);
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
+            const LEN: usize = $prefix.len() + RANDOM_LEN;
 
             pub fn generate() -> Self {
-                let mut bytes = [0u8; ID_LEN];
-                bytes[..4].copy_from_slice($prefix.as_bytes());
-                base62::fill_random(&mut bytes[4..]);
+                let mut bytes = [0u8; Self::LEN];
+                bytes[..$prefix.len()].copy_from_slice($prefix.as_bytes());
+                base62::fill_random(&mut bytes[$prefix.len()..]);
                 Self(bytes)
             }
 
             pub fn parse(text: &str) -> Result<Self, InvalidId> {
                 let bytes = text.as_bytes();
-                let valid = bytes.len() == ID_LEN
+                let valid = bytes.len() == Self::LEN
                     && text.starts_with($prefix)
-                    && bytes[4..].iter().all(|b| base62::is_base62(*b));
+                    && bytes[$prefix.len()..].iter().all(|b| base62::is_base62(*b));
                 if !valid {
                     return Err(InvalidId { kind: $kind, prefix: $prefix, text: text.chars().take(64).collect() });
                 }
-                let mut out = [0u8; ID_LEN];
+                let mut out = [0u8; Self::LEN];
                 out.copy_from_slice(bytes);
                 Ok(Self(out))
             }
@@ -53,15 +53,15 @@ macro_rules! define_id {
             /// compact in-memory records.
             pub fn random_part(&self) -> [u8; RANDOM_LEN] {
                 let mut random = [0u8; RANDOM_LEN];
-                random.copy_from_slice(&self.0[4..]);
+                random.copy_from_slice(&self.0[$prefix.len()..]);
                 random
             }
 
             /// The id whose random part is `random`, as [`Self::random_part`] gave it.
             pub fn from_random_part(random: [u8; RANDOM_LEN]) -> Self {
-                let mut bytes = [0u8; ID_LEN];
-                bytes[..4].copy_from_slice($prefix.as_bytes());
-                bytes[4..].copy_from_slice(&random);
+                let mut bytes = [0u8; Self::LEN];
+                bytes[..$prefix.len()].copy_from_slice($prefix.as_bytes());
+                bytes[$prefix.len()..].copy_from_slice(&random);
                 Self(bytes)
             }
 
@@ -127,6 +127,11 @@ define_id!(/// An audit event.
     EventId, "evt_", "audit event");
 define_id!(/// A branch tracking rule.
     BranchRuleId, "brr_", "branch rule");
+define_id!(/// An org's webhook endpoint.
+    WebhookId, "wh_", "webhook");
+define_id!(/// One event's delivery to one webhook (or deploy hook): the
+    /// `webhook-id` receivers deduplicate on, the same on every retry.
+    DeliveryId, "msg_", "delivery");
 define_id!(/// A login session (the record, not its credential).
     SessionId, "ses_", "session");
 

@@ -20,3 +20,4 @@ pub mod reach;
 pub mod role;
 pub mod scope;
 pub mod token;
+pub mod webhook;

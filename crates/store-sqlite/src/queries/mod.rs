@@ -6,6 +6,7 @@ mod deployments;
 mod events;
 mod projects;
 mod tokens;
+mod webhooks;
 
 pub(crate) use tokens::insert_token_row;
 

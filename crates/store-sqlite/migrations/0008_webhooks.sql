@@ -1,0 +1,58 @@
+-- Org webhooks (SPEC 6.4) and their outbox.
+--
+-- An endpoint subscribes to event types (space-separated, or "*"). While a
+-- secret rotation is fresh, deliveries are signed with both secrets.
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_secret_until INTEGER,
+    disabled_at INTEGER,
+    disabled_reason TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhooks_by_org ON webhooks(org_id, created_at);
+
+-- The outbox: one row per event per subscribed endpoint, written in the
+-- transaction that records the event. A node claims due rows by moving
+-- claimed_until past the longest attempt; a claim that runs out belonged
+-- to a node that stopped, and any node takes the row over.
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    org_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    claimed_until INTEGER NOT NULL DEFAULT 0,
+    last_status_code INTEGER,
+    last_error TEXT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
+
+CREATE TABLE webhook_delivery_attempts (
+    delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status_code INTEGER,
+    duration_ms INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+);
+
+-- The expiry reminder thresholds (days) already sent per token: the primary
+-- key makes the sweep idempotent across restarts and nodes.
+CREATE TABLE token_expiry_reminders (
+    token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+    days INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (token_id, days)
+);
