@@ -63,6 +63,14 @@ pub fn subscribes(subscriptions: &[String], event: &str) -> bool {
     event == TEST_EVENT || subscriptions.iter().any(|name| name == ALL_EVENTS || name == event)
 }
 
+/// A fresh HMAC key for signing deliveries: 32 bytes from the OS generator.
+pub fn new_signing_key() -> [u8; 32] {
+    use rand::RngCore;
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
 /// Days before `expires_at` at which `token.expiring` is sent, widest first.
 pub const EXPIRY_THRESHOLDS_DAYS: [u32; 3] = [30, 7, 1];
 

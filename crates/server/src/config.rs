@@ -58,6 +58,15 @@ pub struct ServerConfig {
     /// How often this node fails deployments left `in_progress` past their
     /// project's deploy timeout (see [`crate::service::deployments::time_out_overdue`]).
     pub deploy_timeout_sweep_interval: std::time::Duration,
+    /// Deliver webhooks to loopback, private, link-local and metadata
+    /// addresses too (`GATEPASS_WEBHOOK_ALLOW_PRIVATE=1`): for receivers on
+    /// the same host or network, never on a shared instance.
+    pub webhook_allow_private: bool,
+    /// How often this node looks for webhook deliveries that are due (its
+    /// own events wake it at once; other nodes' and retries wait for this).
+    pub webhook_poll_interval: std::time::Duration,
+    /// How often this node sends due `token.expiring` reminders (at start too).
+    pub expiry_sweep_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -80,9 +89,15 @@ impl ServerConfig {
             hook_sweep_interval: std::time::Duration::from_secs(30),
             secret_scanning_keys_url: DEFAULT_SECRET_SCANNING_KEYS_URL.to_string(),
             deploy_timeout_sweep_interval: std::time::Duration::from_secs(60),
+            webhook_allow_private: false,
+            webhook_poll_interval: std::time::Duration::from_secs(1),
+            expiry_sweep_interval: std::time::Duration::from_secs(3600),
         }
     }
 }
+
+/// The environment variable that lets webhooks reach private addresses.
+pub const WEBHOOK_ALLOW_PRIVATE_ENV: &str = "GATEPASS_WEBHOOK_ALLOW_PRIVATE";
 
 /// Reads the salt from `ML_DEPLOYMENT_TOKEN_SALT`, else from the file named by
 /// `ML_DEPLOYMENT_TOKEN_SALT_FILE` (one trailing newline is ignored).
