@@ -18,6 +18,7 @@ use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
+use crate::outbox::webhooks::{spawn_worker, WebhookSender};
 use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
@@ -66,7 +67,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The background tasks: last-used flusher, stale hook and deploy
-    /// timeout sweepers, and the token change log follower.
+    /// timeout sweepers, the webhook worker, the expiry reminder sweeper,
+    /// and the token change log follower.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -118,13 +120,16 @@ impl RunningServer {
             None => None,
         };
         let cursors = Cursors::load(store.as_ref()).await?;
+        let clock = Arc::new(Clock::default());
+        let webhooks = WebhookSender::new(store.clone(), metrics.clone(), clock.clone(), config.webhook_allow_private);
         let state = AppState::new(Shared {
             cursors,
             verifier,
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
-            clock: Arc::new(Clock::default()),
+            clock,
+            webhooks,
             hooks: HookSender::new(
                 store.clone(),
                 metrics.clone(),
@@ -147,6 +152,9 @@ impl RunningServer {
             shutdown_rx.clone(),
         );
         let timeout_sweeper = spawn_deploy_timeout_sweeper(state.clone(), shutdown_rx.clone());
+        let webhook_worker =
+            spawn_worker(state.webhooks.clone(), state.config.webhook_poll_interval, shutdown_rx.clone());
+        let expiry_sweeper = spawn_expiry_reminder_sweeper(state.clone(), shutdown_rx.clone());
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
@@ -156,7 +164,14 @@ impl RunningServer {
                 })
                 .await
         });
-        let background = [Some(flusher), Some(hook_sweeper), Some(timeout_sweeper), change_follower];
+        let background = [
+            Some(flusher),
+            Some(hook_sweeper),
+            Some(timeout_sweeper),
+            Some(webhook_worker),
+            Some(expiry_sweeper),
+            change_follower,
+        ];
         Ok(Self { addr, state, shutdown, serving, background: background.into_iter().flatten().collect() })
     }
 
@@ -189,6 +204,18 @@ fn spawn_deploy_timeout_sweeper(state: AppState, shutdown: watch::Receiver<bool>
         async move {
             if let Err(err) = time_out_overdue(&state).await {
                 tracing::warn!(error = %err, "could not look for deployments past their deploy timeout");
+            }
+        }
+    })
+}
+
+fn spawn_expiry_reminder_sweeper(state: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let interval = state.config.expiry_sweep_interval;
+    spawn_every(interval, shutdown, OnShutdown::Stop, move || {
+        let state = state.clone();
+        async move {
+            if let Err(err) = crate::service::webhooks::send_expiry_reminders(&state).await {
+                tracing::warn!(error = %err, "could not send token expiry reminders");
             }
         }
     })

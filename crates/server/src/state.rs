@@ -10,6 +10,7 @@ use crate::config::ServerConfig;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::HookSender;
+use crate::outbox::webhooks::WebhookSender;
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::SaltStatus;
 use crate::service::labels::LabelCache;
@@ -33,6 +34,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     pub last_used: Arc<LastUsed>,
     pub hooks: HookSender,
+    /// Delivers org webhooks from the outbox.
+    pub webhooks: WebhookSender,
     pub salt_status: SaltStatus,
     pub labels: LabelCache,
     /// The keys that sign secret scanning alerts, fetched when first needed.

@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod sessions;
 pub mod tokens;
 pub mod urls;
+pub mod webhooks;
 
 pub use caller::Caller;
 pub use error::{blocking, invalid, ServiceError, ServiceResult};
