@@ -102,6 +102,18 @@ pub struct ServeArgs {
     /// Where the keys that sign secret scanning alerts are published.
     #[arg(long, env = "GATEPASS_SECRET_SCANNING_KEYS_URL", default_value = DEFAULT_SECRET_SCANNING_KEYS_URL)]
     pub secret_scanning_keys_url: String,
+    /// Let org webhooks reach loopback, private, link-local and metadata
+    /// addresses (receivers on this host or network). Never on a shared
+    /// instance: it lets org admins make this server call its own network.
+    #[arg(
+        long,
+        env = "GATEPASS_WEBHOOK_ALLOW_PRIVATE",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +189,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.verify_cache =
         gatepass_server::verify::CacheSizes { verdicts: args.verify_cache_tokens, answers: args.answer_cache_tokens };
     config.secret_scanning_keys_url = args.secret_scanning_keys_url;
+    config.webhook_allow_private = args.webhook_allow_private;
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;

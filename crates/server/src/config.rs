@@ -96,9 +96,6 @@ impl ServerConfig {
     }
 }
 
-/// The environment variable that lets webhooks reach private addresses.
-pub const WEBHOOK_ALLOW_PRIVATE_ENV: &str = "GATEPASS_WEBHOOK_ALLOW_PRIVATE";
-
 /// Reads the salt from `ML_DEPLOYMENT_TOKEN_SALT`, else from the file named by
 /// `ML_DEPLOYMENT_TOKEN_SALT_FILE` (one trailing newline is ignored).
 pub fn salt_from_env() -> Result<TokenSalt, SaltError> {
