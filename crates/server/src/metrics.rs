@@ -58,7 +58,6 @@ pub struct Metrics {
     pub deployments_created: AtomicU64,
     pub hook_deliveries_ok: AtomicU64,
     pub hook_deliveries_failed: AtomicU64,
-    pub hook_deliveries_resumed: AtomicU64,
     pub webhook_attempts_ok: AtomicU64,
     pub webhook_attempts_failed: AtomicU64,
     pub webhook_deliveries_given_up: AtomicU64,
@@ -128,11 +127,6 @@ impl Metrics {
                 ("{outcome=\"delivered\"}", &self.hook_deliveries_ok),
                 ("{outcome=\"failed\"}", &self.hook_deliveries_failed),
             ],
-        );
-        counter(
-            "gatepass_deploy_hook_deliveries_resumed_total",
-            "Deploy hook deliveries a stopped node left pending, taken over by this one.",
-            &[("", &self.hook_deliveries_resumed)],
         );
         counter(
             "gatepass_webhook_attempts_total",

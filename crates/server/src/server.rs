@@ -17,7 +17,7 @@ use crate::config::{DatabaseConfig, ServerConfig};
 use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
-use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
+use crate::outbox::deploy_hook::DeployHooks;
 use crate::outbox::webhooks::{spawn_worker, WebhookSender};
 use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
@@ -66,9 +66,9 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The background tasks: last-used flusher, stale hook and deploy
-    /// timeout sweepers, the webhook worker, the expiry reminder sweeper,
-    /// and the token change log follower.
+    /// The background tasks: last-used flusher, deploy timeout sweeper,
+    /// the outbox worker (webhooks and deploy hooks), the expiry reminder
+    /// sweeper, and the token change log follower.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -130,13 +130,7 @@ impl RunningServer {
             login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
             clock,
             webhooks,
-            hooks: HookSender::new(
-                store.clone(),
-                metrics.clone(),
-                config.hook_retry_base,
-                config.hook_attempts,
-                &public_url,
-            ),
+            hooks: DeployHooks::new(&public_url),
             metrics,
             last_used,
             salt_status,
@@ -145,12 +139,6 @@ impl RunningServer {
             store,
             config,
         });
-        let hook_sweeper = spawn_stale_delivery_sweeper(
-            state.hooks.clone(),
-            state.clock.clone(),
-            state.config.hook_sweep_interval,
-            shutdown_rx.clone(),
-        );
         let timeout_sweeper = spawn_deploy_timeout_sweeper(state.clone(), shutdown_rx.clone());
         let webhook_worker =
             spawn_worker(state.webhooks.clone(), state.config.webhook_poll_interval, shutdown_rx.clone());
@@ -164,14 +152,8 @@ impl RunningServer {
                 })
                 .await
         });
-        let background = [
-            Some(flusher),
-            Some(hook_sweeper),
-            Some(timeout_sweeper),
-            Some(webhook_worker),
-            Some(expiry_sweeper),
-            change_follower,
-        ];
+        let background =
+            [Some(flusher), Some(timeout_sweeper), Some(webhook_worker), Some(expiry_sweeper), change_follower];
         Ok(Self { addr, state, shutdown, serving, background: background.into_iter().flatten().collect() })
     }
 

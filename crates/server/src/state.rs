@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
-use crate::outbox::deploy_hook::HookSender;
+use crate::outbox::deploy_hook::DeployHooks;
 use crate::outbox::webhooks::WebhookSender;
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::SaltStatus;
@@ -33,8 +33,9 @@ pub struct Shared {
     pub clock: Arc<Clock>,
     pub metrics: Arc<Metrics>,
     pub last_used: Arc<LastUsed>,
-    pub hooks: HookSender,
-    /// Delivers org webhooks from the outbox.
+    /// Builds deploy hook deliveries for the outbox.
+    pub hooks: DeployHooks,
+    /// Delivers the outbox: org webhooks and deploy hooks.
     pub webhooks: WebhookSender,
     pub salt_status: SaltStatus,
     pub labels: LabelCache,

@@ -17,13 +17,16 @@ CREATE TABLE webhooks (
 );
 CREATE INDEX webhooks_by_org ON webhooks(org_id, created_at);
 
--- The outbox: one row per event per subscribed endpoint, written in the
--- transaction that records the event. A node claims due rows by moving
--- claimed_until past the longest attempt; a claim that runs out belonged
--- to a node that stopped, and any node takes the row over.
+-- The outbox: one row per event per subscribed endpoint (webhook_id), or
+-- per deployment for its project's deploy hook (deployment_id), written in
+-- the transaction that records the event or the deployment. A node claims
+-- due rows by moving claimed_until past the longest attempt; a claim that
+-- runs out belonged to a node that stopped, and any node takes the row
+-- over. This replaces the deploy hook's own claim (0002's hook_claimed_at).
 CREATE TABLE webhook_deliveries (
     id TEXT COLLATE "C" PRIMARY KEY,
-    webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    webhook_id TEXT REFERENCES webhooks(id) ON DELETE CASCADE,
+    deployment_id TEXT REFERENCES deployments(id) ON DELETE CASCADE,
     org_id TEXT NOT NULL,
     event_type TEXT NOT NULL,
     body TEXT NOT NULL,
@@ -37,6 +40,13 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at);
+CREATE INDEX webhook_deliveries_by_deployment ON webhook_deliveries(deployment_id) WHERE deployment_id IS NOT NULL;
+
+-- Deploy hook deliveries pending at the upgrade have no stored body to
+-- send from: they are marked failed (the deployment itself is untouched).
+UPDATE deployments SET hook_status = 'failed' WHERE hook_status = 'pending';
+DROP INDEX deployments_pending_hooks;
+ALTER TABLE deployments DROP COLUMN hook_claimed_at;
 
 CREATE TABLE webhook_delivery_attempts (
     delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,

@@ -451,8 +451,8 @@ pub fn convert_one<R, T: TryFrom<R, Error = StoreError>>(row: Option<R>) -> Stor
 
 pub const WEBHOOK_COLUMNS: &str = "id, org_id, url, events, description, secret, previous_secret, \
     previous_secret_until, disabled_at, disabled_reason, created_at";
-pub const DELIVERY_COLUMNS: &str = "id, webhook_id, org_id, event_type, body, created_at, status, attempts, \
-    next_attempt_at, last_status_code, last_error";
+pub const DELIVERY_COLUMNS: &str = "id, webhook_id, deployment_id, org_id, event_type, body, created_at, status, \
+    attempts, next_attempt_at, last_status_code, last_error";
 
 #[derive(sqlx::FromRow)]
 pub struct WebhookRow {
@@ -491,7 +491,8 @@ impl TryFrom<WebhookRow> for Webhook {
 #[derive(sqlx::FromRow)]
 pub struct DeliveryRow {
     pub id: String,
-    pub webhook_id: String,
+    pub webhook_id: Option<String>,
+    pub deployment_id: Option<String>,
     pub org_id: String,
     pub event_type: String,
     pub body: String,
@@ -508,7 +509,8 @@ impl TryFrom<DeliveryRow> for Delivery {
     fn try_from(row: DeliveryRow) -> StoreResult<Delivery> {
         Ok(Delivery {
             id: id(DeliveryId::parse, &row.id)?,
-            webhook_id: id(WebhookId::parse, &row.webhook_id)?,
+            webhook_id: row.webhook_id.as_deref().map(|w| id(WebhookId::parse, w)).transpose()?,
+            deployment_id: row.deployment_id.as_deref().map(|d| id(DeploymentId::parse, d)).transpose()?,
             org_id: id(OrgId::parse, &row.org_id)?,
             event_type: row.event_type,
             body: row.body,
@@ -562,6 +564,7 @@ pub fn with_attempts(
 /// The status, next attempt and webhook change a finished attempt stores:
 /// (status, next_attempt_at, disable reason).
 pub fn after_attempt_columns(after: &AfterAttempt) -> (&'static str, Option<i64>, Option<&str>) {
+    // (A deploy hook's deployment follows with `hook_status_after`.)
     match after {
         AfterAttempt::Delivered => (DeliveryStatus::Delivered.as_str(), None, None),
         AfterAttempt::RetryAt(at) => (DeliveryStatus::Pending.as_str(), Some(to_millis(*at)), None),
@@ -601,5 +604,14 @@ impl TryFrom<TokenWithReminderRow> for (TokenRecord, Option<u32>) {
     fn try_from(row: TokenWithReminderRow) -> StoreResult<(TokenRecord, Option<u32>)> {
         let reminded = row.reminded.map(u32::try_from).transpose().map_err(corrupt)?;
         Ok((row.token.try_into()?, reminded))
+    }
+}
+
+/// The deploy hook status a deployment takes after an attempt, once final.
+pub fn hook_status_after(after: &AfterAttempt) -> Option<HookStatus> {
+    match after {
+        AfterAttempt::Delivered => Some(HookStatus::Delivered),
+        AfterAttempt::RetryAt(_) => None,
+        AfterAttempt::GiveUp | AfterAttempt::DisableEndpoint { .. } => Some(HookStatus::Failed),
     }
 }

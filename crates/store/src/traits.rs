@@ -134,9 +134,11 @@ pub trait TokenStore {
 
 #[async_trait]
 pub trait DeploymentStore {
-    /// Records the deployment and the first entry of its status history
-    /// ([`StatusReport::created`]), atomically.
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()>;
+    /// Records the deployment, the first entry of its status history
+    /// ([`StatusReport::created`]) and, when its project has a deploy hook,
+    /// that hook's delivery in the outbox ([`Delivery::for_deploy_hook`]),
+    /// atomically.
+    async fn create_deployment(&self, deployment: &Deployment, hook: Option<&Delivery>) -> StoreResult<()>;
     async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
     /// Newest first, at most `limit`.
     async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
@@ -163,20 +165,6 @@ pub trait DeploymentStore {
     /// their project's deploy timeout at `now`, longest first.
     async fn overdue_deployments(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<Deployment>>;
     async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool>;
-    /// Claims for the calling node, at `now`, up to `limit` deployments whose
-    /// deploy hook is still pending and was last claimed before `stale_before`,
-    /// oldest claim first, and returns them. [`create_deployment`] claims a
-    /// deployment for its creator; a claim goes stale only when the node that
-    /// holds it stopped before finishing. Concurrent callers never get the
-    /// same deployment.
-    ///
-    /// [`create_deployment`]: DeploymentStore::create_deployment
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>>;
 }
 
 #[async_trait]
@@ -225,7 +213,8 @@ pub trait WebhookStore {
     async fn redeliver(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<bool>;
     /// Claims for the calling node, until `claim_until`, up to `limit`
     /// pending deliveries due at `now` that no live claim holds, to enabled
-    /// endpoints, soonest due first, and returns them with their endpoint.
+    /// endpoints and deploy hooks, soonest due first, and returns them with
+    /// where they go.
     /// Concurrent callers (on any node) never get the same delivery; a claim
     /// that runs out (its node stopped) lets any node take it over.
     async fn claim_due_deliveries(
@@ -233,9 +222,10 @@ pub trait WebhookStore {
         now: OffsetDateTime,
         claim_until: OffsetDateTime,
         limit: u32,
-    ) -> StoreResult<Vec<(Delivery, Webhook)>>;
+    ) -> StoreResult<Vec<(Delivery, DeliveryTarget)>>;
     /// Records an attempt and what follows it, releasing the claim; with
-    /// [`AfterAttempt::DisableEndpoint`] the endpoint is disabled too.
+    /// [`AfterAttempt::DisableEndpoint`] the endpoint is disabled too, and a
+    /// deploy hook delivery that ends sets its deployment's `hook_status`.
     async fn finish_attempt(&self, id: DeliveryId, attempt: &DeliveryAttempt, after: &AfterAttempt) -> StoreResult<()>;
     /// Unrevoked tokens expiring after `now` and at or before `until`, each
     /// with the tightest reminder threshold (days) sent for it so far.

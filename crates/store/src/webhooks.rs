@@ -1,12 +1,12 @@
 //! Org webhooks and their outbox: the records, and what an event becomes
 //! when it is delivered.
 
-use gatepass_core::id::{DeliveryId, OrgId, WebhookId};
+use gatepass_core::id::{DeliveryId, DeploymentId, OrgId, WebhookId};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::records::AuditEvent;
+use crate::records::{AuditEvent, DeployHook, Deployment};
 
 /// An org's webhook endpoint.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,12 +89,16 @@ impl DeliveryStatus {
     }
 }
 
-/// One event on its way to one endpoint.
+/// One event on its way to one endpoint: an org webhook, or the deploy
+/// hook of a deployment's project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     /// The `webhook-id` header: the same on every attempt.
     pub id: DeliveryId,
-    pub webhook_id: WebhookId,
+    /// Set for an org webhook's delivery.
+    pub webhook_id: Option<WebhookId>,
+    /// Set for a deploy hook's delivery: the deployment it announces.
+    pub deployment_id: Option<DeploymentId>,
     pub org_id: OrgId,
     pub event_type: String,
     /// The exact bytes signed and sent: `{"type", "timestamp", "data"}`.
@@ -113,7 +117,8 @@ impl Delivery {
     pub fn new(webhook: &Webhook, event_type: &str, body: String, now: OffsetDateTime) -> Self {
         Delivery {
             id: DeliveryId::generate(),
-            webhook_id: webhook.id,
+            webhook_id: Some(webhook.id),
+            deployment_id: None,
             org_id: webhook.org_id,
             event_type: event_type.to_string(),
             body,
@@ -125,6 +130,36 @@ impl Delivery {
             last_error: None,
         }
     }
+}
+
+impl Delivery {
+    /// The deploy hook delivery of `deployment`, due at once: written with
+    /// the deployment, sent to its project's hook as it is when sent.
+    pub fn for_deploy_hook(deployment: &Deployment, body: String) -> Self {
+        Delivery {
+            id: DeliveryId::generate(),
+            webhook_id: None,
+            deployment_id: Some(deployment.id),
+            org_id: deployment.org_id,
+            event_type: "deployment.created".to_string(),
+            body,
+            created_at: deployment.created_at,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(deployment.created_at),
+            last_status_code: None,
+            last_error: None,
+        }
+    }
+}
+
+/// Where a claimed delivery goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryTarget {
+    Webhook(Webhook),
+    /// The deploy hook of the deployment's project, as it is now; `None`
+    /// when the hook (or the project) was removed since.
+    DeployHook(Option<DeployHook>),
 }
 
 /// One attempt at a delivery, as the deliveries list shows it.

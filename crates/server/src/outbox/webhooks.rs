@@ -1,7 +1,9 @@
-//! Org webhooks, delivered as the Standard Webhooks specification says.
+//! Org webhooks and deploy hooks, delivered as the Standard Webhooks
+//! specification says: the one outbox of gatepass.
 //!
 //! Every event is written to the outbox (`webhook_deliveries`) in the same
-//! transaction as its audit event, one row per subscribed endpoint. Each
+//! transaction as its audit event, one row per subscribed endpoint; every
+//! deployment of a project with a deploy hook, with the deployment. Each
 //! node runs a [`spawn_worker`] loop that claims due rows (on PostgreSQL with
 //! `FOR UPDATE SKIP LOCKED`, so each is taken by one node), sends them, and
 //! records the attempt with what follows: delivered, a retry on the
@@ -21,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use gatepass_store::{AfterAttempt, Delivery, DeliveryAttempt, Store, StoreResult, Webhook};
+use gatepass_store::{AfterAttempt, Delivery, DeliveryAttempt, DeliveryTarget, Store, StoreResult};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
@@ -99,7 +101,10 @@ pub fn after_failure(attempts: u32, now: OffsetDateTime) -> AfterAttempt {
 
 #[derive(Clone)]
 pub struct WebhookSender {
+    /// For org webhooks: refuses private addresses unless allowed.
     client: reqwest::Client,
+    /// For deploy hooks, which may reach the team's own network.
+    hook_client: reqwest::Client,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     clock: Arc<Clock>,
@@ -109,15 +114,19 @@ pub struct WebhookSender {
 
 impl WebhookSender {
     pub fn new(store: Arc<dyn Store>, metrics: Arc<Metrics>, clock: Arc<Clock>, allow_private: bool) -> Self {
-        let mut builder = reqwest::Client::builder()
-            .timeout(ATTEMPT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gatepass/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(GuardedResolver));
-        }
-        let client = builder.build().expect("HTTP client");
-        Self { client, store, metrics, clock, wake: Arc::new(Notify::new()), allow_private }
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(ATTEMPT_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("gatepass/", env!("CARGO_PKG_VERSION")))
+        };
+        let client = match allow_private {
+            true => builder(),
+            false => builder().dns_resolver(Arc::new(GuardedResolver)),
+        };
+        let client = client.build().expect("HTTP client");
+        let hook_client = builder().build().expect("HTTP client");
+        Self { client, hook_client, store, metrics, clock, wake: Arc::new(Notify::new()), allow_private }
     }
 
     pub fn allow_private(&self) -> bool {
@@ -139,7 +148,7 @@ impl WebhookSender {
             let claim_until = now + (ATTEMPT_TIMEOUT + CLAIM_MARGIN);
             let claimed = self.store.claim_due_deliveries(now, claim_until, CLAIM_BATCH).await?;
             let count = claimed.len();
-            let attempts = claimed.into_iter().map(|(delivery, webhook)| self.attempt(delivery, webhook));
+            let attempts = claimed.into_iter().map(|(delivery, target)| self.attempt(delivery, target));
             for result in futures_util::future::join_all(attempts).await {
                 result?;
             }
@@ -151,20 +160,23 @@ impl WebhookSender {
     }
 
     /// One attempt at `delivery`, recorded with what follows it.
-    async fn attempt(&self, delivery: Delivery, webhook: Webhook) -> StoreResult<()> {
+    async fn attempt(&self, delivery: Delivery, target: DeliveryTarget) -> StoreResult<()> {
         let started = Instant::now();
         let at = self.clock.now();
-        let outcome = self.send(&delivery, &webhook, at).await;
+        let is_hook = matches!(target, DeliveryTarget::DeployHook(_));
+        let outcome = self.send(&delivery, &target, at).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let attempts = delivery.attempts + 1;
         let (status_code, error, after) = match outcome {
             Ok(status) if (200..300).contains(&status) => (Some(status), None, AfterAttempt::Delivered),
-            Ok(410) => {
+            Ok(410) if !is_hook => {
                 let reason = "the endpoint answered 410 Gone".to_string();
                 (Some(410), None, AfterAttempt::DisableEndpoint { reason })
             }
             Ok(status) => (Some(status), None, after_failure(attempts, self.clock.now())),
-            Err(error) => (None, Some(error), after_failure(attempts, self.clock.now())),
+            // Nowhere to send it: retrying would not help.
+            Err(Unsendable::Never(error)) => (None, Some(error), AfterAttempt::GiveUp),
+            Err(Unsendable::Now(error)) => (None, Some(error), after_failure(attempts, self.clock.now())),
         };
         match &after {
             AfterAttempt::Delivered => bump(&self.metrics.webhook_attempts_ok),
@@ -174,25 +186,45 @@ impl WebhookSender {
                 bump(&self.metrics.webhook_deliveries_given_up);
             }
         }
+        if is_hook {
+            match &after {
+                AfterAttempt::Delivered => bump(&self.metrics.hook_deliveries_ok),
+                AfterAttempt::RetryAt(_) => {}
+                AfterAttempt::GiveUp | AfterAttempt::DisableEndpoint { .. } => {
+                    bump(&self.metrics.hook_deliveries_failed)
+                }
+            }
+        }
         if !matches!(after, AfterAttempt::Delivered) {
-            tracing::warn!(delivery = %delivery.id, webhook = %webhook.id, attempt = attempts, status = ?status_code,
-                error = error.as_deref().unwrap_or(""), next = ?after, "webhook attempt failed");
+            tracing::warn!(delivery = %delivery.id, event = %delivery.event_type, attempt = attempts,
+                status = ?status_code, error = error.as_deref().unwrap_or(""), next = ?after, "delivery attempt failed");
         }
         let attempt = DeliveryAttempt { at, status_code, duration_ms, error };
         self.store.finish_attempt(delivery.id, &attempt, &after).await
     }
 
     /// Sends once; the status code, or why there is none.
-    async fn send(&self, delivery: &Delivery, webhook: &Webhook, now: OffsetDateTime) -> Result<u16, String> {
-        let url = ssrf::check_form(&webhook.url).map_err(|err| err.to_string())?;
-        if !self.allow_private {
-            ssrf::check_literal(&url).map_err(|err| err.to_string())?;
-        }
+    async fn send(&self, delivery: &Delivery, target: &DeliveryTarget, now: OffsetDateTime) -> Result<u16, Unsendable> {
+        let (client, url, secrets) = match target {
+            DeliveryTarget::Webhook(webhook) => {
+                let url = ssrf::check_form(&webhook.url).map_err(|err| Unsendable::Never(err.to_string()))?;
+                if !self.allow_private {
+                    ssrf::check_literal(&url).map_err(|err| Unsendable::Now(err.to_string()))?;
+                }
+                (&self.client, url, webhook.signing_secrets(now))
+            }
+            DeliveryTarget::DeployHook(Some(hook)) => {
+                let url = reqwest::Url::parse(&hook.url).map_err(|err| Unsendable::Never(err.to_string()))?;
+                (&self.hook_client, url, vec![hook.secret.as_str()])
+            }
+            DeliveryTarget::DeployHook(None) => {
+                return Err(Unsendable::Never("the project has no deploy hook any more".into()));
+            }
+        };
         let timestamp = now.unix_timestamp();
         let id = delivery.id.as_str();
-        let signature = sign(&webhook.signing_secrets(now), id, timestamp, delivery.body.as_bytes());
-        let response = self
-            .client
+        let signature = sign(&secrets, id, timestamp, delivery.body.as_bytes());
+        let response = client
             .post(url)
             .header("content-type", "application/json")
             .header(ID_HEADER, id)
@@ -201,9 +233,17 @@ impl WebhookSender {
             .body(delivery.body.clone())
             .send()
             .await
-            .map_err(describe)?;
+            .map_err(|err| Unsendable::Now(describe(err)))?;
         Ok(response.status().as_u16())
     }
+}
+
+/// Why an attempt got no answer.
+enum Unsendable {
+    /// Worth retrying: a timeout, a refused connection, a refused address.
+    Now(String),
+    /// Never sendable as it stands: a malformed URL, a hook removed.
+    Never(String),
 }
 
 /// A send error as the deliveries list shows it: what happened, with the

@@ -180,7 +180,7 @@ pub async fn redeliver(
 ) -> ServiceResult<Delivery> {
     let webhook = find(state, caller, org, id).await?;
     let delivery = DeliveryId::parse(delivery).map_err(|_| ServiceError::NotFound("delivery"))?;
-    let found = state.store.find_delivery(delivery).await?.filter(|delivery| delivery.webhook_id == webhook.id);
+    let found = state.store.find_delivery(delivery).await?.filter(|delivery| delivery.webhook_id == Some(webhook.id));
     let found = found.ok_or(ServiceError::NotFound("delivery"))?;
     if !state.store.redeliver(found.id, state.clock.now()).await? {
         return Err(ServiceError::NotFound("delivery"));

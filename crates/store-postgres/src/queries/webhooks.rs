@@ -45,12 +45,13 @@ pub(crate) async fn insert_event_with_deliveries(conn: &mut PgConnection, event:
     Ok(())
 }
 
-async fn insert_delivery(conn: &mut PgConnection, delivery: &Delivery) -> StoreResult<()> {
+pub(crate) async fn insert_delivery(conn: &mut PgConnection, delivery: &Delivery) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(delivery.id.as_str())
-    .bind(delivery.webhook_id.as_str())
+    .bind(delivery.webhook_id.map(|w| w.to_string()))
+    .bind(delivery.deployment_id.map(|d| d.to_string()))
     .bind(delivery.org_id.as_str())
     .bind(&delivery.event_type)
     .bind(&delivery.body)
@@ -204,15 +205,15 @@ impl WebhookStore for PgStore {
         now: OffsetDateTime,
         claim_until: OffsetDateTime,
         limit: u32,
-    ) -> StoreResult<Vec<(Delivery, Webhook)>> {
+    ) -> StoreResult<Vec<(Delivery, DeliveryTarget)>> {
         // SKIP LOCKED: a row another node is claiming right now is left to
         // it; once it commits, its claim_until keeps the row out of reach.
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
             "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
-                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                SELECT d.id FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id \
                 WHERE d.status = 'pending' AND d.next_attempt_at <= $2 AND d.claimed_until <= $2 \
-                AND w.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
+                AND (d.webhook_id IS NULL OR w.disabled_at IS NULL) ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED) \
              RETURNING {DELIVERY_COLUMNS}"
         ))
         .bind(to_millis(claim_until))
@@ -224,15 +225,36 @@ impl WebhookStore for PgStore {
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let delivery = Delivery::try_from(row)?;
-            let webhook: Option<WebhookRow> =
-                sqlx::query_as(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"))
-                    .bind(delivery.webhook_id.as_str())
+            let target = match (delivery.webhook_id, delivery.deployment_id) {
+                (Some(webhook), _) => {
+                    let row: Option<WebhookRow> =
+                        sqlx::query_as(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"))
+                            .bind(webhook.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                    match row {
+                        Some(row) => DeliveryTarget::Webhook(row.try_into()?),
+                        None => continue,
+                    }
+                }
+                (None, Some(deployment)) => {
+                    let hook: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                        "SELECT p.deploy_hook_url, p.deploy_hook_secret FROM deployments d \
+                         JOIN projects p ON p.id = d.project_id WHERE d.id = $1",
+                    )
+                    .bind(deployment.as_str())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(backend)?;
-            if let Some(webhook) = webhook {
-                claimed.push((delivery, webhook.try_into()?));
-            }
+                    DeliveryTarget::DeployHook(match hook {
+                        Some((Some(url), Some(secret))) => Some(DeployHook { url, secret }),
+                        _ => None,
+                    })
+                }
+                (None, None) => continue,
+            };
+            claimed.push((delivery, target));
         }
         tx.commit().await.map_err(backend)?;
         claimed.sort_by_key(|(delivery, _)| (delivery.next_attempt_at, delivery.id));
@@ -242,9 +264,9 @@ impl WebhookStore for PgStore {
     async fn finish_attempt(&self, id: DeliveryId, attempt: &DeliveryAttempt, after: &AfterAttempt) -> StoreResult<()> {
         let (status, next, disable) = after_attempt_columns(after);
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let webhook: Option<String> = sqlx::query_scalar(
+        let target: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, status = $1, next_attempt_at = $2, \
-             claimed_until = 0, last_status_code = $3, last_error = $4 WHERE id = $5 RETURNING webhook_id",
+             claimed_until = 0, last_status_code = $3, last_error = $4 WHERE id = $5 RETURNING webhook_id, deployment_id",
         )
         .bind(status)
         .bind(next)
@@ -255,7 +277,7 @@ impl WebhookStore for PgStore {
         .await
         .map_err(backend)?;
         // Gone meanwhile (its endpoint was deleted): nothing to record.
-        let Some(webhook) = webhook else {
+        let Some((webhook, deployment)) = target else {
             return Ok(());
         };
         sqlx::query(
@@ -270,16 +292,24 @@ impl WebhookStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if let Some(reason) = disable {
+        if let (Some(reason), Some(webhook)) = (disable, &webhook) {
             sqlx::query(
                 "UPDATE webhooks SET disabled_at = $1, disabled_reason = $2 WHERE id = $3 AND disabled_at IS NULL",
             )
             .bind(to_millis(attempt.at))
             .bind(reason)
-            .bind(&webhook)
+            .bind(webhook)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        }
+        if let (Some(status), Some(deployment)) = (hook_status_after(after), &deployment) {
+            sqlx::query("UPDATE deployments SET hook_status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(deployment)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }

@@ -45,12 +45,13 @@ pub(crate) async fn insert_event_with_deliveries(conn: &mut SqliteConnection, ev
     Ok(())
 }
 
-async fn insert_delivery(conn: &mut SqliteConnection, delivery: &Delivery) -> StoreResult<()> {
+pub(crate) async fn insert_delivery(conn: &mut SqliteConnection, delivery: &Delivery) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(delivery.id.as_str())
-    .bind(delivery.webhook_id.as_str())
+    .bind(delivery.webhook_id.map(|w| w.to_string()))
+    .bind(delivery.deployment_id.map(|d| d.to_string()))
     .bind(delivery.org_id.as_str())
     .bind(&delivery.event_type)
     .bind(&delivery.body)
@@ -201,14 +202,14 @@ impl WebhookStore for SqliteStore {
         now: OffsetDateTime,
         claim_until: OffsetDateTime,
         limit: u32,
-    ) -> StoreResult<Vec<(Delivery, Webhook)>> {
+    ) -> StoreResult<Vec<(Delivery, DeliveryTarget)>> {
         // One writer: the UPDATE is the claim, no other node shares the file.
         let mut tx = self.writer.begin().await.map_err(backend)?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
             "UPDATE webhook_deliveries SET claimed_until = ?1 WHERE id IN ( \
-                SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                SELECT d.id FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id \
                 WHERE d.status = 'pending' AND d.next_attempt_at <= ?2 AND d.claimed_until <= ?2 \
-                AND w.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT ?3) \
+                AND (d.webhook_id IS NULL OR w.disabled_at IS NULL) ORDER BY d.next_attempt_at, d.id LIMIT ?3) \
              RETURNING {DELIVERY_COLUMNS}"
         ))
         .bind(to_millis(claim_until))
@@ -220,15 +221,36 @@ impl WebhookStore for SqliteStore {
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let delivery = Delivery::try_from(row)?;
-            let webhook: Option<WebhookRow> =
-                sqlx::query_as(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"))
-                    .bind(delivery.webhook_id.as_str())
+            let target = match (delivery.webhook_id, delivery.deployment_id) {
+                (Some(webhook), _) => {
+                    let row: Option<WebhookRow> =
+                        sqlx::query_as(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"))
+                            .bind(webhook.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(backend)?;
+                    match row {
+                        Some(row) => DeliveryTarget::Webhook(row.try_into()?),
+                        None => continue,
+                    }
+                }
+                (None, Some(deployment)) => {
+                    let hook: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+                        "SELECT p.deploy_hook_url, p.deploy_hook_secret FROM deployments d \
+                         JOIN projects p ON p.id = d.project_id WHERE d.id = ?",
+                    )
+                    .bind(deployment.as_str())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(backend)?;
-            if let Some(webhook) = webhook {
-                claimed.push((delivery, webhook.try_into()?));
-            }
+                    DeliveryTarget::DeployHook(match hook {
+                        Some((Some(url), Some(secret))) => Some(DeployHook { url, secret }),
+                        _ => None,
+                    })
+                }
+                (None, None) => continue,
+            };
+            claimed.push((delivery, target));
         }
         tx.commit().await.map_err(backend)?;
         claimed.sort_by_key(|(delivery, _)| (delivery.next_attempt_at, delivery.id));
@@ -238,9 +260,9 @@ impl WebhookStore for SqliteStore {
     async fn finish_attempt(&self, id: DeliveryId, attempt: &DeliveryAttempt, after: &AfterAttempt) -> StoreResult<()> {
         let (status, next, disable) = after_attempt_columns(after);
         let mut tx = self.writer.begin().await.map_err(backend)?;
-        let webhook: Option<String> = sqlx::query_scalar(
+        let target: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, \
-             claimed_until = 0, last_status_code = ?, last_error = ? WHERE id = ? RETURNING webhook_id",
+             claimed_until = 0, last_status_code = ?, last_error = ? WHERE id = ? RETURNING webhook_id, deployment_id",
         )
         .bind(status)
         .bind(next)
@@ -251,7 +273,7 @@ impl WebhookStore for SqliteStore {
         .await
         .map_err(backend)?;
         // Gone meanwhile (its endpoint was deleted): nothing to record.
-        let Some(webhook) = webhook else {
+        let Some((webhook, deployment)) = target else {
             return Ok(());
         };
         sqlx::query(
@@ -266,16 +288,24 @@ impl WebhookStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        if let Some(reason) = disable {
+        if let (Some(reason), Some(webhook)) = (disable, &webhook) {
             sqlx::query(
                 "UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE id = ? AND disabled_at IS NULL",
             )
             .bind(to_millis(attempt.at))
             .bind(reason)
-            .bind(&webhook)
+            .bind(webhook)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+        }
+        if let (Some(status), Some(deployment)) = (hook_status_after(after), &deployment) {
+            sqlx::query("UPDATE deployments SET hook_status = ? WHERE id = ?")
+                .bind(status.as_str())
+                .bind(deployment)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
