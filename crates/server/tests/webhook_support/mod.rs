@@ -29,6 +29,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// What the receiver answered.
     pub answered: u16,
+    /// When it arrived.
+    pub arrived: time::OffsetDateTime,
 }
 
 impl Received {
@@ -68,6 +70,7 @@ async fn receive(State(inbox): State<Arc<Inbox>>, headers: HeaderMap, body: Byte
         signature: header("webhook-signature"),
         body: body.to_vec(),
         answered,
+        arrived: time::OffsetDateTime::now_utc(),
     });
     StatusCode::from_u16(answered).unwrap()
 }
