@@ -199,6 +199,9 @@ fn spawn_expiry_reminder_sweeper(state: AppState, shutdown: watch::Receiver<bool
             if let Err(err) = crate::service::webhooks::send_expiry_reminders(&state).await {
                 tracing::warn!(error = %err, "could not send token expiry reminders");
             }
+            if let Err(err) = crate::service::webhooks::prune_deliveries(&state).await {
+                tracing::warn!(error = %err, "could not prune old webhook deliveries");
+            }
         }
     })
 }

@@ -60,7 +60,8 @@ async fn every_event_type_arrives_with_a_signature_that_verifies() {
     let secret = webhook.secret.clone().expect("the secret is shown on create");
     assert!(secret.starts_with("whsec_"));
 
-    let ci = token(&fx, "ci", Some("10d")).await; // token.created, then token.expiring
+    let ci = token(&fx, "ci", None).await; // token.created
+    let expiring = token(&fx, "expiring", Some("10d")).await; // token.expiring at the next sweep
     let runner = server.client(ci.token.expose_secret());
     let deployment = runner.deploy("web", &deploy_request("production", "main")).await.unwrap(); // deployment.created
     runner.report_status(&deployment.id, &status("in_progress")).await.unwrap(); // deployment.status
@@ -85,9 +86,9 @@ async fn every_event_type_arrives_with_a_signature_that_verifies() {
         assert!(body["data"][object].as_str().is_some(), "{event_type}: {body}");
         assert!(!signed_by(&received, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "another secret must not verify");
     }
-    let expiring = receiver.wait_for_event("token.expiring").await.json();
-    assert_eq!(expiring["data"]["token_id"], ci.metadata.id.as_str());
-    assert_eq!(expiring["data"]["threshold_days"], 30);
+    let reminder = receiver.wait_for_event("token.expiring").await.json();
+    assert_eq!(reminder["data"]["token_id"], expiring.metadata.id.as_str());
+    assert_eq!(reminder["data"]["threshold_days"], 30);
     let leak = receiver.wait_for_event("token.leaked").await.json();
     assert_eq!(leak["data"]["token_id"], leaked.metadata.id.as_str());
 }

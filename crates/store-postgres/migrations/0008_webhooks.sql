@@ -58,6 +58,9 @@ CREATE TABLE webhook_delivery_attempts (
     PRIMARY KEY (delivery_id, attempt)
 );
 
+-- The reminder sweep reads the unrevoked tokens that expire within 30 days.
+CREATE INDEX tokens_by_expiry ON tokens(expires_at) WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
+
 -- The expiry reminder thresholds (days) already sent per token: the primary
 -- key makes the sweep idempotent across restarts and nodes.
 CREATE TABLE token_expiry_reminders (

@@ -227,6 +227,9 @@ pub trait WebhookStore {
     /// [`AfterAttempt::DisableEndpoint`] the endpoint is disabled too, and a
     /// deploy hook delivery that ends sets its deployment's `hook_status`.
     async fn finish_attempt(&self, id: DeliveryId, attempt: &DeliveryAttempt, after: &AfterAttempt) -> StoreResult<()>;
+    /// Forgets finished (delivered or failed) deliveries made before
+    /// `before`, with their attempts; returns how many.
+    async fn prune_deliveries(&self, before: OffsetDateTime) -> StoreResult<u64>;
     /// Unrevoked tokens expiring after `now` and at or before `until`, each
     /// with the tightest reminder threshold (days) sent for it so far.
     async fn tokens_expiring(

@@ -204,6 +204,14 @@ pub async fn send_test(state: &AppState, caller: &Caller, org: &Org, id: &str) -
     Ok(delivery)
 }
 
+/// How long finished deliveries stay listed.
+pub const DELIVERY_RETENTION: Duration = Duration::days(30);
+
+/// Forgets deliveries that finished more than [`DELIVERY_RETENTION`] ago.
+pub async fn prune_deliveries(state: &AppState) -> ServiceResult<u64> {
+    Ok(state.store.prune_deliveries(state.clock.now() - DELIVERY_RETENTION).await?)
+}
+
 /// Sends `token.expiring` for every token that has reached a reminder
 /// threshold (30, 7, 1 days) it was not reminded of yet. Idempotent across
 /// restarts and nodes: the store records each threshold with its event,

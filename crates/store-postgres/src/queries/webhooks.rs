@@ -314,6 +314,15 @@ impl WebhookStore for PgStore {
         tx.commit().await.map_err(backend)
     }
 
+    async fn prune_deliveries(&self, before: OffsetDateTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
+            .bind(to_millis(before))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
     async fn tokens_expiring(
         &self,
         now: OffsetDateTime,

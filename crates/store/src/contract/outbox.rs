@@ -173,6 +173,12 @@ pub async fn due_deliveries_are_claimed_once_and_finished(store: SharedStore) {
     all.sort();
     expected.sort();
     assert_eq!(all, expected, "every due delivery claimed exactly once");
+
+    // Pruning forgets finished deliveries only.
+    let pruned = store.prune_deliveries(later + Duration::days(1)).await.unwrap();
+    assert_eq!(pruned, 1, "the delivered deploy hook delivery");
+    assert!(store.find_delivery(hook_delivery.id).await.unwrap().is_none());
+    assert!(store.find_delivery(delivery.id).await.unwrap().is_some(), "pending deliveries stay");
 }
 
 pub async fn an_expiry_reminder_is_recorded_once_per_threshold(store: SharedStore) {
