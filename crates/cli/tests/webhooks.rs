@@ -109,8 +109,17 @@ async fn webhooks_are_added_tested_listed_redelivered_and_removed_from_the_cli()
     assert!(requests[0].contains(&format!("webhook-id: {delivery}")), "{}", requests[0]);
     assert!(requests[0].contains("webhook-signature: v1,"), "{}", requests[0]);
 
-    let deliveries = cli.run(&["webhooks", "deliveries", &id]).await;
+    // Recorded once the receiver's answer is in.
+    let mut deliveries = cli.run(&["webhooks", "deliveries", &id]).await;
+    for _ in 0..100 {
+        if deliveries.stdout.contains("delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        deliveries = cli.run(&["webhooks", "deliveries", &id]).await;
+    }
     assert!(deliveries.stdout.contains(&delivery) && deliveries.stdout.contains("webhook.test"), "{deliveries:?}");
+    assert!(deliveries.stdout.contains("delivered") && deliveries.stdout.contains("200 ("), "{deliveries:?}");
     let redelivered = cli.run(&["webhooks", "redeliver", &id, &delivery]).await;
     assert_eq!(redelivered.code, 0, "{redelivered:?}");
     let requests = receiver.wait_for(2).await;

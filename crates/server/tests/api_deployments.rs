@@ -99,6 +99,20 @@ async fn wait_for_attempts(attempts: &AtomicU32, count: u32) {
     panic!("the hook saw {} attempts, not {count}", attempts.load(Ordering::SeqCst));
 }
 
+/// The delivery that succeeds once the retry of a failed attempt is due.
+/// The clock moves in steps, since the retry is scheduled only once the
+/// failed attempt is recorded, a moment after the receiver answered.
+async fn retried(server: &TestServer, deliveries: &mut mpsc::UnboundedReceiver<Delivery>) -> Delivery {
+    for _ in 0..50 {
+        server.server.state.clock.advance(time::Duration::seconds(6));
+        if let Ok(Some(delivery)) = tokio::time::timeout(std::time::Duration::from_millis(200), deliveries.recv()).await
+        {
+            return delivery;
+        }
+    }
+    panic!("the retry never came");
+}
+
 async fn hook_status_becomes(fx: &Fixture, deployment: &str, wanted: &str) {
     let mut status = String::new();
     for _ in 0..250 {
@@ -130,8 +144,7 @@ async fn deployments_reach_the_deploy_hook_signed_after_a_retry() {
     // The first attempt fails; the retry is due within 10 s.
     wait_for_attempts(&attempts, 1).await;
     assert_eq!(fx.admin.get_deployment(&deployment.id).await.unwrap().hook_status, "pending");
-    server.server.state.clock.advance(time::Duration::seconds(6));
-    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    let delivery = retried(&server, &mut deliveries).await;
     assert_eq!(attempts.load(Ordering::SeqCst), 2, "one failure, then success");
     assert!(signed_by(&delivery, &hook.secret), "{:?}", delivery.headers);
     assert!(delivery.headers["webhook-id"].to_str().unwrap().starts_with("msg_"));
@@ -187,8 +200,7 @@ async fn a_delivery_a_stopped_node_left_claimed_is_taken_over_once() {
     state.clock.advance(time::Duration::seconds(50));
     // Taken over: its first attempt fails (the receiver's first answer), the retry succeeds.
     wait_for_attempts(&attempts, 1).await;
-    state.clock.advance(time::Duration::seconds(6));
-    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    let delivery = retried(&server, &mut deliveries).await;
     assert!(signed_by(&delivery, &hook.secret));
     assert_eq!(delivery.headers["webhook-id"], outbox.id.as_str());
     let payload: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();

@@ -49,6 +49,23 @@ async fn token(fx: &Fixture, name: &str, expires_in: Option<&str>) -> IssuedToke
     fx.admin.create_token(&fx.org.id, &request).await.unwrap()
 }
 
+/// The endpoint's deliveries once `done` holds for them (waiting up to 10 s).
+async fn deliveries_once(
+    fx: &Fixture,
+    webhook: &str,
+    done: impl Fn(&[gatepass_client::WebhookDelivery]) -> bool,
+) -> Vec<gatepass_client::WebhookDelivery> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let deliveries = fx.admin.list_webhook_deliveries(&fx.org.id, webhook).await.unwrap();
+        if !deliveries.is_empty() && done(&deliveries) {
+            return deliveries;
+        }
+        assert!(std::time::Instant::now() < deadline, "gave up waiting; deliveries: {deliveries:#?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn status(state: &str) -> gatepass_client::CreateDeploymentStatus {
     gatepass_client::CreateDeploymentStatus { state: state.into(), ..Default::default() }
 }
@@ -114,7 +131,8 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_410_disables_the_en
     receiver.answer_with(&[500]);
     token(&fx, "ci", None).await;
     receiver.wait_for("the first attempt", |received| received.len() == 1).await;
-    let pending = fx.admin.list_webhook_deliveries(&fx.org.id, &webhook.id).await.unwrap();
+    // The attempt is recorded once its answer is in.
+    let pending = deliveries_once(&fx, &webhook.id, |d| d[0].attempts.len() == 1).await;
     assert_eq!(pending[0].status, "pending");
     assert_eq!(pending[0].attempts[0].status_code, Some(500));
     let next = OffsetDateTime::parse(
@@ -128,7 +146,7 @@ async fn a_failed_delivery_is_retried_with_the_same_id_and_a_410_disables_the_en
     let received = receiver.wait_for("the retry", |received| received.len() == 2).await;
     assert_eq!(received[0].id, received[1].id, "a retry carries the same webhook-id");
     assert_eq!((received[0].answered, received[1].answered), (500, 200));
-    let delivered = &fx.admin.list_webhook_deliveries(&fx.org.id, &webhook.id).await.unwrap()[0];
+    let delivered = &deliveries_once(&fx, &webhook.id, |d| d[0].status != "pending").await[0];
     assert_eq!(delivered.status, "delivered");
     let codes: Vec<Option<u16>> = delivered.attempts.iter().map(|attempt| attempt.status_code).collect();
     assert_eq!(codes, [Some(500), Some(200)]);
@@ -185,6 +203,7 @@ async fn a_delivery_can_be_sent_again_with_the_same_id() {
     let webhook = subscribe(&fx, &receiver, &["token.created"]).await;
     token(&fx, "ci", None).await;
     let first = receiver.wait_for_event("token.created").await;
+    deliveries_once(&fx, &webhook.id, |d| d[0].status == "delivered").await;
     let redelivered = fx.admin.redeliver(&fx.org.id, &webhook.id, &first.id).await.unwrap();
     assert_eq!(redelivered.id, first.id);
     let received = receiver.wait_for("the redelivery", |received| received.len() == 2).await;

@@ -209,7 +209,9 @@ pub trait WebhookStore {
         webhook: WebhookId,
         limit: u32,
     ) -> StoreResult<Vec<(Delivery, Vec<DeliveryAttempt>)>>;
-    /// Makes the delivery pending again, due at `now`, with the same id.
+    /// Makes the delivery pending again, due at `now`, with the same id;
+    /// returns false when it is unknown or being attempted right now (its
+    /// claim holds at `now`), so the attempt's end cannot overwrite it.
     async fn redeliver(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<bool>;
     /// Claims for the calling node, until `claim_until`, up to `limit`
     /// pending deliveries due at `now` that no live claim holds, to enabled

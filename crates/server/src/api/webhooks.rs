@@ -292,7 +292,8 @@ pub async fn list_deliveries(
 /// Send a delivery again, with the same `webhook-id`.
 #[utoipa::path(post, path = "/v1/orgs/{org}/webhooks/{id}/deliveries/{delivery}/redeliver", tag = "webhooks",
     params(DeliveryKey),
-    responses((status = 202, description = "Queued; it goes out at once", body = DeliveryView)))]
+    responses((status = 202, description = "Queued; it goes out at once", body = DeliveryView),
+        (status = 409, description = "It is being sent right now", body = Problem)))]
 pub async fn redeliver(
     State(state): State<AppState>,
     InOrg { caller, org }: InOrg,

@@ -183,7 +183,10 @@ pub async fn redeliver(
     let found = state.store.find_delivery(delivery).await?.filter(|delivery| delivery.webhook_id == Some(webhook.id));
     let found = found.ok_or(ServiceError::NotFound("delivery"))?;
     if !state.store.redeliver(found.id, state.clock.now()).await? {
-        return Err(ServiceError::NotFound("delivery"));
+        return Err(ServiceError::Conflict(format!(
+            "delivery {} is being sent right now; redeliver it once this attempt ends",
+            found.id
+        )));
     }
     state.webhooks.wake();
     state.store.find_delivery(found.id).await?.ok_or(ServiceError::NotFound("delivery"))

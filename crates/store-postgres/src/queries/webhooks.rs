@@ -190,7 +190,8 @@ impl WebhookStore for PgStore {
 
     async fn redeliver(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, claimed_until = 0 WHERE id = $2",
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1 \
+             WHERE id = $2 AND claimed_until <= $1",
         )
         .bind(to_millis(now))
         .bind(id.as_str())

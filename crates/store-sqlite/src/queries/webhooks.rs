@@ -187,7 +187,8 @@ impl WebhookStore for SqliteStore {
 
     async fn redeliver(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, claimed_until = 0 WHERE id = ?",
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1 \
+             WHERE id = ?2 AND claimed_until <= ?1",
         )
         .bind(to_millis(now))
         .bind(id.as_str())

@@ -155,6 +155,7 @@ pub async fn due_deliveries_are_claimed_once_and_finished(store: SharedStore) {
     assert!(store.redeliver(delivery.id, later).await.unwrap());
     let again = store.claim_due_deliveries(later, later + Duration::seconds(45), 10).await.unwrap();
     assert_eq!(again.iter().map(|(d, _)| d.id).collect::<Vec<_>>(), [delivery.id]);
+    assert!(!store.redeliver(delivery.id, later).await.unwrap(), "not while it is being attempted");
 
     // Concurrent claimers split what is due between them.
     let many: Vec<Delivery> =
