@@ -22,3 +22,4 @@ pub mod role;
 pub mod scope;
 pub mod token;
 pub mod trust;
+pub mod webhook;

@@ -5,6 +5,7 @@
 mod caller;
 mod client_ip;
 pub mod oidc;
+pub mod expiry_notice;
 pub mod password;
 pub mod secret_scanning;
 pub mod session;

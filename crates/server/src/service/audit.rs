@@ -96,6 +96,10 @@ pub enum AuditAction {
     TokenReported,
     TrustPolicyCreated,
     TrustPolicyDeleted,
+    TokenExpiring,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
     DeploymentCreated,
     DeploymentStatus,
     DeploymentArchived,
@@ -132,6 +136,10 @@ impl AuditAction {
             TokenReported => "token.reported",
             TrustPolicyCreated => "trust_policy.created",
             TrustPolicyDeleted => "trust_policy.deleted",
+            TokenExpiring => "token.expiring",
+            WebhookCreated => "webhook.created",
+            WebhookUpdated => "webhook.updated",
+            WebhookDeleted => "webhook.deleted",
             DeploymentCreated => "deployment.created",
             DeploymentStatus => "deployment.status",
             DeploymentArchived => "deployment.archived",
@@ -197,7 +205,10 @@ async fn write(
         details,
         at: state.clock.now(),
     };
-    if let Err(err) = state.store.record_event(&event).await {
-        tracing::error!(action = action.as_str(), %target, error = %err, "could not record audit event");
+    match state.store.record_event(&event).await {
+        // Its webhook deliveries were queued with it: send them now.
+        Ok(()) if gatepass_store::webhook_event_type(&event.action).is_some() => state.webhooks.wake(),
+        Ok(()) => {}
+        Err(err) => tracing::error!(action = action.as_str(), %target, error = %err, "could not record audit event"),
     }
 }

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod tokens;
 pub mod trust;
 pub mod urls;
+pub mod webhooks;
 
 pub use caller::Caller;
 pub use error::{blocking, invalid, ServiceError, ServiceResult};
