@@ -14,9 +14,7 @@ mod server_commands;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use client_commands::{
-    deploy, events, login, members, oidc, orgs, projects, tokens, trust, webhooks, GlobalArgs,
-};
+use client_commands::{deploy, events, login, members, oidc, orgs, projects, tokens, trust, webhooks, GlobalArgs};
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -4,8 +4,8 @@
 
 mod caller;
 mod client_ip;
-pub mod oidc;
 pub mod expiry_notice;
+pub mod oidc;
 pub mod password;
 pub mod secret_scanning;
 pub mod session;
