@@ -115,6 +115,9 @@ async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: 
             created_by: Actor::system(),
             created_at: now,
             expires_at: None,
+            allowed_ips: Default::default(),
+            parent_id: None,
+            salt_fingerprint: String::new(),
         });
         if i % (n / keep).max(1) == 0 && samples.len() < keep {
             samples.push(plain);

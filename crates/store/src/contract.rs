@@ -15,7 +15,9 @@ use time::{Duration, OffsetDateTime};
 use crate::*;
 
 mod deployments;
+mod policy;
 pub use deployments::*;
+pub use policy::*;
 
 /// Whether `digest` opens `record` at `at`, by the core's rules.
 fn opens(record: &TokenRecord, digest: &TokenDigest, at: OffsetDateTime) -> bool {
@@ -68,6 +70,11 @@ macro_rules! store_contract_tests {
             every_token_revoked_at_once_reaches_the_change_log,
             pages_cover_every_row_once_in_order_even_when_instants_tie,
             ping_answers,
+            a_child_dies_with_its_parent_and_its_parents_parent,
+            a_parent_has_at_most_a_hundred_live_children,
+            a_token_is_renamed_and_its_allow_list_replaced,
+            a_rehash_replaces_the_digest_once_and_counts_the_salt,
+            tokens_out_of_an_org_policy_are_counted_not_revoked,
         );
     };
     (@each $make_store:expr; $($name:ident),* $(,)?) => {
@@ -145,6 +152,9 @@ fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainTok
         created_by: Actor::system(),
         created_at: at,
         expires_at: None,
+        allowed_ips: Default::default(),
+        parent_id: None,
+        salt_fingerprint: String::new(),
     };
     (token, plain)
 }
