@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gatepass_core::token::{SALT_ENV, SALT_FILE_ENV};
 use gatepass_server::bootstrap;
-use gatepass_server::config::{salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL};
+use gatepass_server::config::{
+    previous_salt_from_env, salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL,
+};
 use gatepass_server::{open_store, DatabaseConfig, RunningServer, ServerConfig};
 
 #[derive(Debug, Clone, Args)]
@@ -168,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         salt_from_env()
     };
     let mut config = ServerConfig::new(args.listen, args.database.config(), salt);
+    config.previous_salt = previous_salt_from_env().context("the previous token salt of a rotation")?;
     config.public_url = args.public_url;
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.trusted_proxies = args.trusted_proxies.clone();

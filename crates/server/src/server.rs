@@ -77,7 +77,7 @@ impl RunningServer {
     }
 
     pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        let salt_status = check_salt(store.as_ref(), &config.salt).await?;
+        let salt_status = check_salt(store.as_ref(), &config.salt, config.previous_salt.as_ref()).await?;
         // Bound first: with port 0, the address runners are told comes from here.
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -99,14 +99,17 @@ impl RunningServer {
         // its head, so no change falls between the two.
         let change_signals = store.subscribe_token_changes().await?;
         let trust = if change_signals.is_some() { Trust::until_synced() } else { Trust::always() };
-        let verifier = Arc::new(TokenVerifier::new(
-            config.salt.clone(),
-            store.clone(),
-            last_used.clone(),
-            metrics.clone(),
-            config.verify_cache,
-            trust,
-        ));
+        let verifier = Arc::new(
+            TokenVerifier::new(
+                config.salt.clone(),
+                store.clone(),
+                last_used.clone(),
+                metrics.clone(),
+                config.verify_cache,
+                trust,
+            )
+            .with_previous_salt(config.previous_salt.clone()),
+        );
         let change_follower = match change_signals {
             Some(signals) => {
                 let follower = Follower::start(verifier.clone(), store.clone()).await?;
@@ -120,6 +123,7 @@ impl RunningServer {
         let cursors = Cursors::load(store.as_ref()).await?;
         let state = AppState::new(Shared {
             cursors,
+            ip_denials: Default::default(),
             verifier,
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),

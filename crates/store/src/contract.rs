@@ -313,6 +313,7 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
         preview: new_plain.preview(),
         previous_valid_until: Some(at + Duration::hours(1)),
         at,
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &rotation).await.unwrap());
     let old_digest = salt().digest(old_plain.expose_secret());
@@ -332,6 +333,7 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
         preview: third.preview(),
         previous_valid_until: None,
         at,
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &immediate).await.unwrap());
     assert_eq!(store.find_token_by_digest(&old_digest).await.unwrap(), None);
@@ -352,6 +354,7 @@ pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
         preview: plain.preview(),
         previous_valid_until: None,
         at: now(),
+        salt_fingerprint: "current".into(),
     };
     assert!(!store.rotate_token(token.id, &rotation).await.unwrap());
     assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
@@ -854,6 +857,7 @@ pub async fn token_changes_are_logged_in_sequence_with_every_digest_a_node_may_h
         preview: rotated.preview(),
         previous_valid_until: Some(now() + Duration::hours(1)),
         at: now(),
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &rotation).await.unwrap());
     assert!(store.revoke_token(token.id, now()).await.unwrap());

@@ -265,6 +265,8 @@ pub struct Rotation {
     /// Until when the old secret keeps working; `None` stops it at once.
     pub previous_valid_until: Option<OffsetDateTime>,
     pub at: OffsetDateTime,
+    /// The fingerprint of the salt `digest` was made with.
+    pub salt_fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 
 mod caller;
 mod client_ip;
+pub mod ip_denials;
 pub mod password;
 pub mod secret_scanning;
 pub mod session;

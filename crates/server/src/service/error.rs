@@ -47,6 +47,17 @@ pub enum ServiceError {
     /// The keys that check a signature cannot be had; nothing was done.
     #[error("{0}")]
     SigningKeysUnavailable(String),
+    /// A valid token used from outside its allow list.
+    #[error("this token may not be used from this address (it is outside the token's allowed_ips)")]
+    IpNotAllowed,
+    /// A token's expiry breaks its org's policy.
+    #[error(transparent)]
+    Policy(#[from] gatepass_core::policy::PolicyViolation),
+    /// An attenuation asked for more than the parent token has.
+    #[error(transparent)]
+    Widening(#[from] gatepass_core::policy::Widening),
+    #[error("a token may have at most {limit} live child tokens; revoke one first")]
+    ChildLimit { limit: u32 },
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// A bug or an impossible state; already logged with its context.
@@ -70,6 +81,7 @@ impl From<StoreError> for ServiceError {
         match err {
             StoreError::Conflict(detail) => ServiceError::Conflict(detail),
             StoreError::PlanLimit { plan, limit } => ServiceError::PlanLimit { plan: plan.as_str(), limit },
+            StoreError::ChildLimit { limit } => ServiceError::ChildLimit { limit },
             StoreError::Missing(what) => ServiceError::NotFound(what),
             StoreError::Backend(source) => {
                 tracing::error!(error = %source, "database error");
@@ -95,6 +107,7 @@ impl From<VerifyError> for ServiceError {
     fn from(err: VerifyError) -> Self {
         match err {
             VerifyError::Rejected(_) => ServiceError::Unauthorized,
+            VerifyError::IpNotAllowed(_) => ServiceError::IpNotAllowed,
             VerifyError::Salt(err) => ServiceError::SaltUnavailable(err),
             VerifyError::Store(err) => err.into(),
         }

@@ -194,6 +194,8 @@ pub struct GenerateForm {
     pub reach: String,
     pub scopes: Vec<String>,
     pub expires_in: String,
+    /// CIDR ranges, separated by commas, spaces or lines; empty: anywhere.
+    pub allowed_ips: String,
 }
 
 impl GenerateForm {
@@ -203,6 +205,7 @@ impl GenerateForm {
             reach: form.get(Labels::of(console).reach_field).to_string(),
             scopes: form.all("scopes").map(str::to_string).collect(),
             expires_in: form.get("expires_in").to_string(),
+            allowed_ips: form.get("allowed_ips").to_string(),
         }
     }
 }

@@ -187,6 +187,7 @@ impl TokenStore for PgStore {
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
         .bind(id.as_str())
+        .bind(&rotation.salt_fingerprint)
         .execute(&self.pool)
         .await
         .map_err(map_err("token digest collision"))?;

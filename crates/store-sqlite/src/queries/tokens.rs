@@ -180,6 +180,7 @@ impl TokenStore for SqliteStore {
         .bind(&rotation.digest.as_bytes()[..])
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
+        .bind(&rotation.salt_fingerprint)
         .bind(id.as_str())
         .execute(&self.writer)
         .await
