@@ -316,6 +316,8 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
         salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &rotation).await.unwrap());
+    let rotated = store.find_token(token.id).await.unwrap().unwrap();
+    assert_eq!(rotated.salt_fingerprint, "current", "a rotation digests under the current salt");
     let old_digest = salt().digest(old_plain.expose_secret());
     let by_old = store.find_token_by_digest(&old_digest).await.unwrap().unwrap();
     let by_new = store.find_token_by_digest(&rotation.digest).await.unwrap().unwrap();

@@ -178,7 +178,7 @@ impl TokenStore for PgStore {
         // The trigger of migration 0006 logs the change and wakes every node.
         let changed = sqlx::query(
             "UPDATE tokens SET previous_digest = CASE WHEN $1 THEN digest ELSE NULL END, \
-             previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5 \
+             previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5, salt_fingerprint = $7 \
              WHERE id = $6 AND revoked_at IS NULL",
         )
         .bind(keep_previous)

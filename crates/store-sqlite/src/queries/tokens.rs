@@ -172,7 +172,7 @@ impl TokenStore for SqliteStore {
         let keep_previous = rotation.previous_valid_until.is_some();
         let done = sqlx::query(
             "UPDATE tokens SET previous_digest = CASE WHEN ? THEN digest ELSE NULL END, \
-             previous_valid_until = ?, digest = ?, preview = ?, rotated_at = ? \
+             previous_valid_until = ?, digest = ?, preview = ?, rotated_at = ?, salt_fingerprint = ? \
              WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(keep_previous)
