@@ -25,7 +25,7 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    fn config(&self) -> DatabaseConfig {
+    pub fn config(&self) -> DatabaseConfig {
         match &self.database_url {
             Some(url) if !url.is_empty() => DatabaseConfig::Url(url.clone()),
             _ => DatabaseConfig::SqliteDir(self.data_dir.clone()),
@@ -116,6 +116,26 @@ pub enum AdminCommand {
         /// Read the password from this file (first line); without it, prompt.
         #[arg(long)]
         password_file: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Show the token salt's state and how many live tokens are still
+    /// digested under the previous salt (as /readyz does).
+    #[command(
+        name = "salt-status",
+        after_help = "Examples:\n  ML_DEPLOYMENT_TOKEN_SALT_FILE=/etc/gatepass/salt ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS_FILE=/etc/gatepass/salt.old \\\n      gatepass admin salt-status --data-dir /var/lib/gatepass\n  DATABASE_URL=postgres://gatepass@db/gatepass gatepass admin salt-status --json"
+    )]
+    SaltStatus {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Explain why tokens cannot be re-digested under a new salt without being
+    /// used, and what to do instead.
+    #[command(after_help = "Example:\n  gatepass admin rehash")]
+    Rehash {
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -233,6 +253,8 @@ pub async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             eprintln!("instance admin {} created ({})", user.email, user.id);
             Ok(())
         }
+        AdminCommand::SaltStatus { json, database } => crate::salt_commands::status(database, json).await,
+        AdminCommand::Rehash { database } => crate::salt_commands::rehash(database).await,
     }
 }
 

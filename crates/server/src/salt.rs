@@ -120,3 +120,37 @@ pub async fn tokens_on_previous_salt(
 ) -> Result<u64, StoreError> {
     store.count_tokens_on_other_salts(&salt.fingerprint(), now).await
 }
+
+/// What `gatepass admin salt-status` reports, read without writing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaltReport {
+    /// `configured`, `rotating`, `stranded` or `changed`, as `/readyz` says.
+    pub token_salt: &'static str,
+    pub tokens_on_previous_salt: u64,
+}
+
+/// The salts' relation to the stored tokens, as a server started with them
+/// would report it on `/readyz` (but without recording anything).
+pub async fn inspect(
+    store: &dyn Store,
+    salt: &TokenSalt,
+    previous: Option<&TokenSalt>,
+) -> Result<SaltReport, StoreError> {
+    let fingerprint = salt.fingerprint();
+    let previous_fingerprint = previous.map(TokenSalt::fingerprint);
+    let stored = store.get_setting(SALT_FINGERPRINT_KEY).await?;
+    let tokens_on_previous_salt = store.count_tokens_on_other_salts(&fingerprint, OffsetDateTime::now_utc()).await?;
+    let token_salt = match stored {
+        Some(stored) if stored != fingerprint && Some(&stored) != previous_fingerprint.as_ref() => {
+            if store.count_tokens().await? > 0 {
+                "changed"
+            } else {
+                "configured"
+            }
+        }
+        _ if previous.is_some() => "rotating",
+        _ if tokens_on_previous_salt > 0 => "stranded",
+        _ => "configured",
+    };
+    Ok(SaltReport { token_salt, tokens_on_previous_salt })
+}

@@ -10,6 +10,7 @@ pub mod login;
 pub mod members;
 pub mod orgs;
 pub mod projects;
+pub mod token_policy;
 pub mod tokens;
 pub mod wait;
 
