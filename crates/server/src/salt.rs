@@ -140,17 +140,20 @@ pub async fn inspect(
     let previous_fingerprint = previous.map(TokenSalt::fingerprint);
     let stored = store.get_setting(SALT_FINGERPRINT_KEY).await?;
     let tokens_on_previous_salt = store.count_tokens_on_other_salts(&fingerprint, OffsetDateTime::now_utc()).await?;
-    let token_salt = match stored {
-        Some(stored) if stored != fingerprint && Some(&stored) != previous_fingerprint.as_ref() => {
-            if store.count_tokens().await? > 0 {
-                "changed"
-            } else {
-                "configured"
-            }
+    let foreign = stored.is_some_and(|stored| stored != fingerprint && Some(&stored) != previous_fingerprint.as_ref());
+    let token_salt = if foreign {
+        // A salt nobody issued tokens under is only wrong if there are tokens.
+        if store.count_tokens().await? > 0 {
+            "changed"
+        } else {
+            "configured"
         }
-        _ if previous.is_some() => "rotating",
-        _ if tokens_on_previous_salt > 0 => "stranded",
-        _ => "configured",
+    } else if previous.is_some() {
+        "rotating"
+    } else if tokens_on_previous_salt > 0 {
+        "stranded"
+    } else {
+        "configured"
     };
     Ok(SaltReport { token_salt, tokens_on_previous_salt })
 }
