@@ -74,3 +74,21 @@ async fn the_org_settings_set_the_token_policy_and_report_tokens_out_of_it() {
     let seen = member.get("/orgs/demo/settings").await;
     assert!(seen.says("Maximum lifetime") && seen.says("90d") && !seen.says("Save policy"));
 }
+
+#[tokio::test]
+async fn a_rotation_out_of_policy_is_refused_above_the_table() {
+    let app = App::start().await;
+    let mut browser = admin(&app).await;
+    let permanent = browser.generate(&app, "Forever", &[]).await;
+    assert_eq!(permanent.status, StatusCode::CREATED);
+    let settings = browser.get("/orgs/demo/settings").await;
+    let csrf = settings.csrf();
+    browser.post("/orgs/demo/settings/policy", &[("_csrf", csrf.as_str()), ("require_expiry", "on")]).await;
+    let table = browser.get(&app.tokens_path()).await;
+    let rotate = table.body.split("href=\"").find(|part| part.contains("/rotate\"")).expect("a rotate link");
+    let rotate = &rotate[..rotate.find('"').unwrap()];
+    let csrf = browser.get(rotate).await.csrf();
+    let refused = browser.post(rotate, &[("_csrf", csrf.as_str()), ("grace", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.says("require_expiry"), "{}", refused.body);
+}

@@ -263,7 +263,12 @@ pub async fn rotate(
             let issued = one_time(&state, &headers, "Deployment token rotated", &record, &plain);
             respond(&build(&state, console, &ListQuery::default(), Overlay::Result(issued)).await?, StatusCode::OK)
         }
-        Err(err @ (ServiceError::SaltUnavailable(_) | ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
+        Err(
+            err @ (ServiceError::SaltUnavailable(_)
+            | ServiceError::Conflict(_)
+            | ServiceError::Invalid(_)
+            | ServiceError::Policy(_)),
+        ) => {
             let status = err.status();
             let mut page = build(&state, console, &ListQuery::default(), Overlay::None).await?;
             page.error = Some(err.to_string());
