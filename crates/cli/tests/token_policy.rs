@@ -123,3 +123,25 @@ async fn admin_salt_status_counts_and_rehash_explains() {
     let out = world.cli().run(&["admin", "salt-status", "--data-dir", data_dir]).await;
     assert_ne!(out.code, 0, "no salt: {out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orgs_set_policy_sets_and_lifts_the_rules_and_show_reports_them() {
+    let world = World::start().await;
+    world.admin.create_token(&world.org_id, &CreateToken::default()).await.unwrap();
+    let cli = world.logged_in_cli().await;
+    let out = cli.run(&["orgs", "set-policy", "acme", "--max-token-lifetime", "90d", "--require-expiry"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("tokens live at most 90d, every token expires"), "{}", out.stdout);
+    assert!(out.stdout.contains("1 active token(s) break it"), "{}", out.stdout);
+    let out = cli.run(&["orgs", "show", "acme"]).await;
+    assert!(out.stdout.contains("policy   tokens live at most 90d"), "{}", out.stdout);
+    let out = cli.run(&["tokens", "create", "deploy", "--project", "web"]).await;
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("max_token_lifetime"), "{}", out.stderr);
+    let out =
+        cli.run(&["orgs", "set-policy", "acme", "--max-token-lifetime", "none", "--require-expiry", "false"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("token policy: none"), "{}", out.stdout);
+    let out = cli.run(&["orgs", "set-policy", "acme", "--max-token-lifetime", "soon"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+}
