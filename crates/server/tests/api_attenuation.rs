@@ -51,6 +51,7 @@ async fn a_token_derives_a_child_that_can_only_do_less() {
         environment: Some("staging".into()),
         expires_in: Some("1h".into()),
         allowed_ips: Some(vec!["127.0.0.1".into()]),
+        ..Default::default()
     };
     let child = as_token(&server, &parent).attenuate(&request).await.unwrap();
     assert!(child.token.expose_secret().starts_with("gpd_"));
@@ -126,6 +127,42 @@ async fn every_widening_is_refused_naming_its_field() {
     // Only a token attenuates itself.
     assert_problem(fx.admin.attenuate(&AttenuateToken::default()).await, 403, "forbidden");
     assert_problem(server.anonymous().attenuate(&AttenuateToken::default()).await, 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn an_org_tokens_child_names_a_project_and_an_environment_in_it() {
+    let server = TestServer::start().await;
+    let fx = server.fixture("pro").await;
+    let org_token = CreateToken { scopes: Some(vec!["deploy".into(), "read".into()]), ..Default::default() };
+    let parent = as_token(&server, &fx.admin.create_token(&fx.org.id, &org_token).await.unwrap());
+    let project_child = AttenuateToken { project: Some("web".into()), ..Default::default() };
+    let child = parent.attenuate(&project_child).await.unwrap();
+    assert_eq!(
+        (child.metadata.level.as_str(), child.metadata.project.as_deref()),
+        ("project", Some(fx.project.id.as_str()))
+    );
+    let env_child = AttenuateToken {
+        project: Some(fx.project.id.clone()),
+        environment: Some("staging".into()),
+        ..Default::default()
+    };
+    let child = parent.attenuate(&env_child).await.unwrap();
+    assert_eq!(child.metadata.environment.as_deref(), Some(fx.staging.id.as_str()));
+    let by_id = AttenuateToken { environment: Some(fx.production.id.clone()), ..Default::default() };
+    assert_eq!(parent.attenuate(&by_id).await.unwrap().metadata.target, "web/production");
+
+    // A project token's child cannot name another project.
+    let other = fx.admin.create_project(&fx.org.id, "Api", "api").await.unwrap();
+    let project_token =
+        as_token(&server, &fx.admin.create_token(&fx.org.id, &parent_request(&fx, None, None)).await.unwrap());
+    widened(
+        project_token.attenuate(&AttenuateToken { project: Some(other.id), ..Default::default() }).await,
+        "environment",
+    );
+    widened(
+        parent.attenuate(&AttenuateToken { project: Some("nope".into()), ..Default::default() }).await,
+        "environment",
+    );
 }
 
 /// Whether a credential still works.

@@ -35,6 +35,9 @@ pub struct AttenuateArgs {
     /// Expires after this duration (not past the parent's expiry) [default: the parent's expiry].
     #[arg(short = 'x', long, value_parser = parse_duration, value_name = "DURATION")]
     pub expiry: Option<String>,
+    /// Only this project (id or slug), for an org token's child [default: the parent's reach].
+    #[arg(short = 'p', long)]
+    pub project: Option<String>,
     /// Only this environment (name, or id for an org token) [default: the parent's reach].
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub environment: Option<String>,
@@ -57,6 +60,7 @@ pub async fn attenuate(global: &GlobalArgs, args: AttenuateArgs) -> anyhow::Resu
     let request = AttenuateToken {
         name: args.name,
         scopes: (!args.scopes.is_empty()).then_some(args.scopes),
+        project: args.project,
         environment: args.environment,
         expires_in: args.expiry,
         allowed_ips: (!args.allow_ip.is_empty()).then_some(args.allow_ip),

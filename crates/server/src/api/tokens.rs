@@ -86,6 +86,9 @@ pub struct AttenuateTokenRequest {
     pub name: Option<String>,
     /// A subset of the calling token's scopes; defaults to all of them.
     pub scopes: Option<Vec<String>>,
+    /// A project within the calling token's reach (id or slug): for an org
+    /// token's child; with `environment`, the environment is looked up in it.
+    pub project: Option<String>,
     /// An environment within the calling token's reach: its id, or its name
     /// under a project or environment token; absent: the same reach.
     pub environment: Option<String>,
@@ -272,6 +275,7 @@ pub async fn attenuate_token(
     let request = token_policy::AttenuateRequest {
         name: body.name.as_deref(),
         scopes: body.scopes.as_deref(),
+        project: body.project.as_deref(),
         environment: body.environment.as_deref(),
         expires_in: body.expires_in.as_deref(),
         allowed_ips: body.allowed_ips.as_deref(),

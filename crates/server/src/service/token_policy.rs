@@ -137,6 +137,8 @@ pub async fn set_policy(state: &AppState, caller: &Caller, org: &Org, policy: Or
 pub struct AttenuateRequest<'a> {
     pub name: Option<&'a str>,
     pub scopes: Option<&'a [String]>,
+    /// A project within the parent's reach (id or slug), for an org token's child.
+    pub project: Option<&'a str>,
     pub environment: Option<&'a str>,
     pub expires_in: Option<&'a str>,
     pub allowed_ips: Option<&'a [String]>,
@@ -164,9 +166,10 @@ pub async fn attenuate(
         None => parent.scopes,
         Some(list) => Scopes::parse_each(list.iter().map(String::as_str)).map_err(invalid)?,
     };
-    let reach = match request.environment {
-        None => parent.reach,
-        Some(key) => environment_within(state, parent, key).await?,
+    let reach = match (request.project, request.environment) {
+        (None, None) => parent.reach,
+        (Some(key), environment) => project_within(state, parent, key, environment).await?,
+        (None, Some(key)) => environment_within(state, parent, key).await?,
     };
     let expires_at = match request.expires_in {
         None => parent.expires_at,
@@ -214,6 +217,26 @@ pub async fn attenuate(
     });
     audit::record(state, caller, Some(new.org_id), AuditAction::TokenAttenuated, new.id.as_str(), details).await;
     Ok((new.into(), plain))
+}
+
+/// The project `key` names (id or slug) in `parent`'s org, or an
+/// environment of it by name or id; whether it lies within the parent's
+/// reach is [`policy::check_attenuation`]'s to say.
+async fn project_within(
+    state: &AppState,
+    parent: &TokenRecord,
+    key: &str,
+    environment: Option<&str>,
+) -> ServiceResult<Reach> {
+    let widening = || ServiceError::Widening(Widening::Environment);
+    let project = match gatepass_core::id::ProjectId::parse(key) {
+        Ok(id) => state.store.find_project(id).await?,
+        Err(_) => state.store.find_projects_by_slug(key.trim()).await?.into_iter().find(|p| p.org_id == parent.org_id),
+    };
+    let project = project.filter(|project| project.org_id == parent.org_id).ok_or_else(widening)?;
+    let Some(key) = environment else { return Ok(Reach::Project(project.id)) };
+    let environment = crate::service::resolve::environment(state, &project, key).await.map_err(|_| widening())?;
+    Ok(Reach::Environment(project.id, environment.id))
 }
 
 /// The environment `key` names, if it lies within `parent`'s reach: by id
