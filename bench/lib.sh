@@ -6,16 +6,36 @@
 # WORK is a scratch directory, removed on exit with the server. After
 # `start_benchmark_server [command prefix…]`, these are set:
 #   URL, SERVER_PID         the server and its process
+#   ADMIN_SESSION           a session of the demo admin
 #   DEPLOY_TOKEN            a project deploy token (the verify path)
 #   ADMIN_TOKEN             an org admin token (the introspecting service)
 #   INVALID_TOKEN           well-formed, valid checksum, matches no token
 #   INTROSPECT_LUA          a wrk script: POST /v1/introspect of DEPLOY_TOKEN
-# and `benchmark_endpoint NAME` prints the wrk arguments for one endpoint.
+# and `benchmark_endpoint NAME` prints the wrk arguments for one endpoint,
+# `wrk_round` runs wrk once and records its figures.
 
 BENCHMARK_ENDPOINTS=(healthz token_valid token_invalid introspect)
 WORK=$(mktemp -d)
 SERVER_PID=
-trap 'if [ -n "$SERVER_PID" ]; then kill $SERVER_PID 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# BACKEND=postgres runs the server on a fresh database of the PostgreSQL at
+# 127.0.0.1:5432 (user postgres), dropped on exit; the default is SQLite.
+BACKEND="${BACKEND:-sqlite}"
+BENCH_DB=
+cleanup_benchmark() {
+  if [ -n "$SERVER_PID" ]; then kill $SERVER_PID 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  if [ -n "$BENCH_DB" ]; then psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $BENCH_DB" postgres >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup_benchmark EXIT
+SALT="load-benchmark-salt-load-benchmark-salt"
+# Where the server keeps its data: the SQLite data directory or the database URL.
+DATABASE="$WORK/data"
+if [ "$BACKEND" = postgres ]; then
+  BENCH_DB="gatepass_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $BENCH_DB" postgres
+  DATABASE="postgres://postgres@127.0.0.1:5432/$BENCH_DB"
+fi
 
 start_benchmark_server() { # [command prefix, e.g. valgrind --tool=callgrind]
   command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
@@ -27,17 +47,19 @@ start_benchmark_server() { # [command prefix, e.g. valgrind --tool=callgrind]
   URL="http://127.0.0.1:$port"
   # Failed-auth limiting is per client address and all load comes from one, so
   # it is raised here; otherwise the invalid-token run would measure 429s.
-  ML_DEPLOYMENT_TOKEN_SALT="load-benchmark-salt-load-benchmark-salt" RUST_LOG=warn \
-    GATEPASS_AUTH_FAILURES_PER_MINUTE=1000000000 GATEPASS_LAST_USED_FLUSH_SECS=5 \
+  local database_url=
+  [ "$BACKEND" = postgres ] && database_url="$DATABASE"
+  ML_DEPLOYMENT_TOKEN_SALT="$SALT" RUST_LOG=warn DATABASE_URL="$database_url" \
+    GATEPASS_AUTH_FAILURES_PER_MINUTE=1000000000 GATEPASS_LAST_USED_FLUSH_SECS="${LAST_USED_FLUSH_SECS:-5}" \
     "$@" "$bin" serve --demo --listen "127.0.0.1:$port" --data-dir "$WORK/data" 2> "$WORK/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 600); do curl -sf "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  local password session
+  local password
   password=$(grep -o 'with password [A-Za-z0-9]*' "$WORK/server.log" | awk '{print $3}')
-  session=$(curl -sf "$URL/v1/sessions" -H 'content-type: application/json' \
+  ADMIN_SESSION=$(curl -sf "$URL/v1/sessions" -H 'content-type: application/json' \
     -d "{\"email\":\"admin@gatepass.local\",\"password\":\"$password\"}" | json_field token)
   create() {
-    curl -sf "$URL/v1/orgs/demo/tokens" -H "authorization: Bearer $session" -H 'content-type: application/json' \
+    curl -sf "$URL/v1/orgs/demo/tokens" -H "authorization: Bearer $ADMIN_SESSION" -H 'content-type: application/json' \
       -d "$1" | json_field token
   }
   DEPLOY_TOKEN=$(create '{"name":"load","scopes":["deploy","read"],"project":"web","environment":"production"}')
@@ -55,12 +77,34 @@ PY
   )
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/token" -H "authorization: Bearer $INVALID_TOKEN")" = 401 ]
   INTROSPECT_LUA="$WORK/introspect.lua"
-  cat > "$INTROSPECT_LUA" <<LUA
+  wrk_post_script "$INTROSPECT_LUA" "{\"token\":\"$DEPLOY_TOKEN\"}" "$ADMIN_TOKEN"
+}
+
+wrk_post_script() { # file, JSON body, bearer credential: a wrk script that POSTs the body
+  cat > "$1" <<LUA
 wrk.method = "POST"
-wrk.body = '{"token":"$DEPLOY_TOKEN"}'
+wrk.body = '$2'
 wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $ADMIN_TOKEN"
+wrk.headers["authorization"] = "Bearer $3"
 LUA
+}
+
+# Runs wrk for DURATION seconds (THREADS threads, CONNECTIONS connections) and
+# appends "round, name, req/s, p50 ms, p99 ms, requests, non-2xx" to
+# $WORK/results.tsv.
+wrk_round() { # round, name, then wrk arguments
+  local round=$1 name=$2; shift 2
+  wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"${DURATION}s" --latency "$@" > "$WORK/wrk.txt"
+  python3 - "$WORK/wrk.txt" "$round" "$name" >> "$WORK/results.tsv" <<'PY2'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v, unit): return float(v) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[unit]
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
+total = int(re.search(r'(\d+) requests in', text).group(1))
+p = {m.group(1): ms(m.group(2), m.group(3)) for m in re.finditer(r'\s(50|99)%\s+([\d.]+)(us|ms|s)\b', text)}
+non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{rps:.0f}\t{p['50']:.3f}\t{p['99']:.3f}\t{total}\t{non2xx.group(1) if non2xx else 0}")
+PY2
 }
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }

@@ -13,10 +13,19 @@
 # background of the traffic).
 #
 # Usage: bench/load.sh [seconds per endpoint and round, default 5]
-#        ROUNDS=n to change the number of rounds (default 5).
+#        bench/load.sh wide N [seconds]   N tokens at random (bench/wide.sh)
+#        bench/load.sh writes [seconds]   token creates and deployments per second
+#                                         with 4 and 16 clients (bench/writes.sh)
+#        ROUNDS=n to change the number of rounds (default 5);
+#        BACKEND=postgres for a fresh PostgreSQL database instead of SQLite.
 # On 2 cores wrk and the server share the CPU: compare ratios, not absolutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=hot
+case "${1:-}" in
+  wide) MODE=wide; WIDE_TOKENS="${2:-20000}"; shift 2 || shift $# ;;
+  writes) MODE=writes; shift ;;
+esac
 DURATION="${1:-5}"
 ROUNDS="${ROUNDS:-5}"
 CONNECTIONS=64
@@ -24,30 +33,21 @@ THREADS=2
 
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+case $MODE in
+  # shellcheck source=bench/wide.sh
+  wide) . bench/wide.sh; exit 0 ;;
+  # shellcheck source=bench/writes.sh
+  writes) . bench/writes.sh; exit 0 ;;
+esac
 start_benchmark_server
 
 ROWS_BEFORE=$(metric gatepass_last_used_rows_written_total)
 READS_BEFORE=$(metric gatepass_token_verification_store_reads_total)
 
-run() { # round, name, then wrk arguments
-  local round=$1 name=$2; shift 2
-  wrk -t$THREADS -c$CONNECTIONS -d"${DURATION}s" --latency "$@" > "$WORK/wrk.txt"
-  python3 - "$WORK/wrk.txt" "$round" "$name" >> "$WORK/results.tsv" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-def ms(v, unit): return float(v) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[unit]
-rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
-total = int(re.search(r'(\d+) requests in', text).group(1))
-p = {m.group(1): ms(m.group(2), m.group(3)) for m in re.finditer(r'\s(50|99)%\s+([\d.]+)(us|ms|s)\b', text)}
-non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
-print(f"{sys.argv[2]}\t{sys.argv[3]}\t{rps:.0f}\t{p['50']:.3f}\t{p['99']:.3f}\t{total}\t{non2xx.group(1) if non2xx else 0}")
-PY
-}
-
 endpoint() { # round, name
   local args
   mapfile -t args < <(benchmark_endpoint "$2")
-  run "$1" "$2" "${args[@]}"
+  wrk_round "$1" "$2" "${args[@]}"
 }
 
 # Each round runs every endpoint once, starting one further along the list

@@ -15,7 +15,7 @@ mod server_commands;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use client_commands::{deploy, events, login, members, orgs, projects, tokens, GlobalArgs};
+use client_commands::{deploy, events, login, members, oidc, orgs, projects, tokens, trust, GlobalArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -73,9 +73,18 @@ enum Command {
         after_help = "Examples:\n  gatepass tokens create deploy --project web --env production -n \"CI Deploy\"\n  gatepass tokens list --all\n  gatepass tokens revoke tok_4fG7hJ2kL9mN3pQ5rS8t --yes"
     )]
     Tokens(tokens::TokensCommand),
-    /// Trigger a deployment (in CI: needs only GATEPASS_URL and GATEPASS_TOKEN).
+    /// Trusted deploys: which CI identities may trade their OIDC ID token for a short-lived token.
     #[command(
-        after_help = "Examples:\n  gatepass deploy --project web --env production --ref main --commit abc123\n  gatepass deploy -p web -e staging --ref \"$GITHUB_REF_NAME\" --commit \"$GITHUB_SHA\" -d \"PR #42\"\n  gatepass deploy -p web -e production --wait --timeout 30m\n\nWith --wait: exit 0 when the deployment succeeds, 6 when it fails, 7 when it is cancelled\nor archived, 8 when --timeout passes first."
+        subcommand,
+        after_help = "Examples:\n  gatepass trust add --project web --github acme/web --workflow deploy.yml --environment production\n  gatepass trust add --project web --gitlab acme/web --ref main\n  gatepass trust list --project web"
+    )]
+    Trust(trust::TrustCommand),
+    /// Trade this CI job's OIDC ID token for a short-lived token.
+    #[command(subcommand, after_help = "Example:\n  export GATEPASS_TOKEN=$(gatepass oidc exchange)")]
+    Oidc(oidc::OidcCommand),
+    /// Trigger a deployment (in CI: needs only GATEPASS_URL and GATEPASS_TOKEN, or --oidc).
+    #[command(
+        after_help = "Examples:\n  gatepass deploy --project web --env production --ref main --commit abc123\n  gatepass deploy --oidc -p web -e production   # GitHub Actions / GitLab CI, no stored secret\n  gatepass deploy -p web -e staging --ref \"$GITHUB_REF_NAME\" --commit \"$GITHUB_SHA\" -d \"PR #42\"\n  gatepass deploy -p web -e production --wait --timeout 30m\n\nWith --wait: exit 0 when the deployment succeeds, 6 when it fails, 7 when it is cancelled\nor archived, 8 when --timeout passes first."
     )]
     Deploy(deploy::DeployArgs),
     /// List and show deployments, report their state (from a runner), archive them.
@@ -136,6 +145,8 @@ async fn run(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Logout => login::logout().await,
         Command::Whoami => login::whoami(&global).await,
         Command::Tokens(command) => tokens::run(&global, command).await,
+        Command::Trust(command) => trust::run(&global, command).await,
+        Command::Oidc(command) => oidc::run(&global, command).await,
         Command::Deploy(args) => deploy::deploy(&global, args).await,
         Command::Deployments(command) => deploy::deployments(&global, command).await,
         Command::Orgs(command) => orgs::run(&global, command).await,

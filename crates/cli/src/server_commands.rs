@@ -104,6 +104,17 @@ pub struct ServeArgs {
     /// Where the keys that sign secret scanning alerts are published.
     #[arg(long, env = "GATEPASS_SECRET_SCANNING_KEYS_URL", default_value = DEFAULT_SECRET_SCANNING_KEYS_URL)]
     pub secret_scanning_keys_url: String,
+    /// Let trust policies name plain http:// OIDC issuers (local testing
+    /// only; logged as a warning). Accepts true/false/1/0 from the environment.
+    #[arg(
+        long,
+        env = "GATEPASS_OIDC_ALLOW_HTTP",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub oidc_allow_http: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,6 +211,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.verify_cache =
         gatepass_server::verify::CacheSizes { verdicts: args.verify_cache_tokens, answers: args.answer_cache_tokens };
     config.secret_scanning_keys_url = args.secret_scanning_keys_url;
+    config.oidc_allow_http = args.oidc_allow_http;
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;

@@ -355,6 +355,30 @@ impl Client {
         self.delete(&format!("/v1/orgs/{}/tokens/{}?purge=true", seg(org), seg(id))).await
     }
 
+    pub async fn create_trust_policy(&self, project: &str, request: &CreateTrustPolicy) -> ClientResult<TrustPolicy> {
+        self.post(&format!("/v1/projects/{}/trust-policies", seg(project)), request).await
+    }
+
+    pub async fn list_trust_policies(&self, project: &str) -> ClientResult<Vec<TrustPolicy>> {
+        self.get_list(&format!("/v1/projects/{}/trust-policies", seg(project))).await
+    }
+
+    pub async fn delete_trust_policy(&self, project: &str, id: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/projects/{}/trust-policies/{}", seg(project), seg(id))).await
+    }
+
+    /// Trades a CI job's OIDC ID token for a short-lived token (no
+    /// credential needed: the ID token is one).
+    pub async fn exchange_oidc_token(&self, jwt: &str) -> ClientResult<MintedToken> {
+        self.post("/v1/oidc/token", &serde_json::json!({ "jwt": jwt })).await
+    }
+
+    /// As [`Client::exchange_oidc_token`], considering only the trust
+    /// policies of `project` (id or slug).
+    pub async fn exchange_oidc_token_for(&self, jwt: &str, project: &str) -> ClientResult<MintedToken> {
+        self.post("/v1/oidc/token", &serde_json::json!({ "jwt": jwt, "project": project })).await
+    }
+
     pub async fn whoami_token(&self) -> ClientResult<Token> {
         self.get("/v1/token").await
     }

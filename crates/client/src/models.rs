@@ -187,6 +187,9 @@ pub struct Token {
     /// The token it was attenuated from.
     #[serde(default)]
     pub parent: Option<String>,
+    /// `user`, or `oidc` for a token minted for a CI job by a trust policy.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -341,4 +344,51 @@ pub struct Event {
     pub client_ip: Option<String>,
     pub details: serde_json::Value,
     pub at: String,
+}
+
+/// A trust policy as the server answers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrustPolicy {
+    pub id: String,
+    pub project: String,
+    pub issuer: String,
+    pub audience: String,
+    /// Claim name → exact value or glob.
+    pub claims: std::collections::BTreeMap<String, String>,
+    pub environment: Option<String>,
+    pub scopes: Vec<String>,
+    pub max_ttl: String,
+    pub created_by: Actor,
+    pub created_at: String,
+}
+
+/// `POST /v1/projects/{project}/trust-policies`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateTrustPolicy {
+    pub issuer: String,
+    pub audience: String,
+    pub claims: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<String>,
+}
+
+/// A token minted for an OIDC ID token (`POST /v1/oidc/token`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MintedToken {
+    pub token: Secret,
+    pub id: String,
+    pub expires_at: String,
+    pub policy: String,
+    #[serde(default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }

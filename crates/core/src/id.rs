@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::base62;
 
 pub const RANDOM_LEN: usize = 20;
+/// The length of an id with a four-character prefix (`tok_`, `prj_`…).
 pub const ID_LEN: usize = 4 + RANDOM_LEN;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,27 +25,29 @@ macro_rules! define_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name([u8; ID_LEN]);
+        pub struct $name([u8; $prefix.len() + RANDOM_LEN]);
 
         impl $name {
             pub const PREFIX: &'static str = $prefix;
+            const LEN: usize = $prefix.len() + RANDOM_LEN;
+            const PREFIX_LEN: usize = $prefix.len();
 
             pub fn generate() -> Self {
-                let mut bytes = [0u8; ID_LEN];
-                bytes[..4].copy_from_slice($prefix.as_bytes());
-                base62::fill_random(&mut bytes[4..]);
+                let mut bytes = [0u8; Self::LEN];
+                bytes[..Self::PREFIX_LEN].copy_from_slice($prefix.as_bytes());
+                base62::fill_random(&mut bytes[Self::PREFIX_LEN..]);
                 Self(bytes)
             }
 
             pub fn parse(text: &str) -> Result<Self, InvalidId> {
                 let bytes = text.as_bytes();
-                let valid = bytes.len() == ID_LEN
+                let valid = bytes.len() == Self::LEN
                     && text.starts_with($prefix)
-                    && bytes[4..].iter().all(|b| base62::is_base62(*b));
+                    && bytes[Self::PREFIX_LEN..].iter().all(|b| base62::is_base62(*b));
                 if !valid {
                     return Err(InvalidId { kind: $kind, prefix: $prefix, text: text.chars().take(64).collect() });
                 }
-                let mut out = [0u8; ID_LEN];
+                let mut out = [0u8; Self::LEN];
                 out.copy_from_slice(bytes);
                 Ok(Self(out))
             }
@@ -53,15 +56,15 @@ macro_rules! define_id {
             /// compact in-memory records.
             pub fn random_part(&self) -> [u8; RANDOM_LEN] {
                 let mut random = [0u8; RANDOM_LEN];
-                random.copy_from_slice(&self.0[4..]);
+                random.copy_from_slice(&self.0[Self::PREFIX_LEN..]);
                 random
             }
 
             /// The id whose random part is `random`, as [`Self::random_part`] gave it.
             pub fn from_random_part(random: [u8; RANDOM_LEN]) -> Self {
-                let mut bytes = [0u8; ID_LEN];
-                bytes[..4].copy_from_slice($prefix.as_bytes());
-                bytes[4..].copy_from_slice(&random);
+                let mut bytes = [0u8; Self::LEN];
+                bytes[..Self::PREFIX_LEN].copy_from_slice($prefix.as_bytes());
+                bytes[Self::PREFIX_LEN..].copy_from_slice(&random);
                 Self(bytes)
             }
 
@@ -129,6 +132,8 @@ define_id!(/// A branch tracking rule.
     BranchRuleId, "brr_", "branch rule");
 define_id!(/// A login session (the record, not its credential).
     SessionId, "ses_", "session");
+define_id!(/// A trust policy: a CI identity that may trade its OIDC ID token for a token.
+    TrustPolicyId, "tp_", "trust policy");
 
 #[cfg(test)]
 mod tests {
@@ -145,6 +150,15 @@ mod tests {
     fn an_id_is_its_prefix_and_its_random_part() {
         let id = ProjectId::generate();
         assert_eq!(ProjectId::from_random_part(id.random_part()), id);
+    }
+
+    #[test]
+    fn a_three_character_prefix_works_too() {
+        let id = TrustPolicyId::generate();
+        assert_eq!(id.as_str().len(), 3 + RANDOM_LEN);
+        assert_eq!(TrustPolicyId::parse(id.as_str()), Ok(id));
+        assert_eq!(TrustPolicyId::from_random_part(id.random_part()), id);
+        assert!(TrustPolicyId::parse("tp_short").is_err());
     }
 
     #[test]

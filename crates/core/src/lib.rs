@@ -8,6 +8,7 @@
 //! - [`deployment`] is a deployment's life: its states and the moves between them.
 //! - [`expiry`], [`branch_rule`] and [`name`] parse user input at the edge.
 //! - [`policy`] narrows tokens: IP allow lists, org lifetime rules, attenuation.
+//! - [`trust`] is what a trust policy lets a CI identity do (trusted deploys).
 
 pub mod access;
 pub mod base62;
@@ -22,3 +23,4 @@ pub mod reach;
 pub mod role;
 pub mod scope;
 pub mod token;
+pub mod trust;

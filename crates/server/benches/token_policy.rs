@@ -118,6 +118,7 @@ async fn seed(store: &Arc<dyn Store>) -> (PlainToken, PlainToken) {
             allowed_ips,
             parent_id: None,
             salt_fingerprint: salt.fingerprint(),
+            source: gatepass_core::token::TokenSource::User,
         };
         store.insert_token(&token).await.unwrap();
         plains.push(plain);

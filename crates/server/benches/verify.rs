@@ -120,6 +120,7 @@ async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: 
             allowed_ips: Default::default(),
             parent_id: None,
             salt_fingerprint: String::new(),
+            source: gatepass_core::token::TokenSource::User,
         });
         if i % (n / keep).max(1) == 0 && samples.len() < keep {
             samples.push(plain);

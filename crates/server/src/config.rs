@@ -62,6 +62,9 @@ pub struct ServerConfig {
     /// How often this node fails deployments left `in_progress` past their
     /// project's deploy timeout (see [`crate::service::deployments::time_out_overdue`]).
     pub deploy_timeout_sweep_interval: std::time::Duration,
+    /// Trust `http://` OIDC issuers (`GATEPASS_OIDC_ALLOW_HTTP=1`): for
+    /// local testing only, logged as a warning at start.
+    pub oidc_allow_http: bool,
 }
 
 impl ServerConfig {
@@ -85,6 +88,7 @@ impl ServerConfig {
             hook_sweep_interval: std::time::Duration::from_secs(30),
             secret_scanning_keys_url: DEFAULT_SECRET_SCANNING_KEYS_URL.to_string(),
             deploy_timeout_sweep_interval: std::time::Duration::from_secs(60),
+            oidc_allow_http: false,
         }
     }
 }

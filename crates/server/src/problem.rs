@@ -71,6 +71,10 @@ impl ServiceError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "attenuation-widens", "Child token wider than its parent")
             }
             ChildLimit { .. } => (StatusCode::CONFLICT, "child-limit", "Child token limit reached"),
+            OidcRejected(_) => (StatusCode::UNAUTHORIZED, "oidc-rejected", "OIDC token rejected"),
+            OidcIssuerUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "oidc-issuer-unavailable", "OIDC issuer unavailable")
+            }
             Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
             Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }

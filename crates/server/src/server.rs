@@ -78,6 +78,12 @@ impl RunningServer {
 
     pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
         let salt_status = check_salt(store.as_ref(), &config.salt, config.previous_salt.as_ref()).await?;
+        if config.oidc_allow_http {
+            tracing::warn!(
+                "GATEPASS_OIDC_ALLOW_HTTP is set: OIDC issuers may use plain http://, which anyone on the path \
+                 can impersonate; use it for local testing only"
+            );
+        }
         // Bound first: with port 0, the address runners are told comes from here.
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -141,6 +147,7 @@ impl RunningServer {
             salt_status,
             labels: Default::default(),
             scanning_keys: ScanningKeys::new(&config.secret_scanning_keys_url),
+            oidc_keys: crate::auth::oidc::IssuerKeys::new(config.oidc_allow_http),
             store,
             config,
         });

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use gatepass_store::Store;
 
+use crate::auth::oidc::IssuerKeys;
 use crate::auth::secret_scanning::ScanningKeys;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
@@ -37,6 +38,8 @@ pub struct Shared {
     pub labels: LabelCache,
     /// The keys that sign secret scanning alerts, fetched when first needed.
     pub scanning_keys: ScanningKeys,
+    /// The keys of OIDC issuers that trust policies name, fetched when needed.
+    pub oidc_keys: IssuerKeys,
     /// Signs and checks the cursors of paged lists.
     pub cursors: Cursors,
     /// When each token's last use from outside its allow list was audited.

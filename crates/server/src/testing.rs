@@ -1,8 +1,11 @@
-//! A stand-in for GitHub's secret scanning service, for tests (feature
-//! `testing`): it publishes a keys document on 127.0.0.1, with P-256 keys
-//! made at run time, and signs alerts with them as GitHub does. Nothing of
-//! gatepass's own is faked: the server under test fetches the document over
-//! HTTP and checks real signatures.
+//! Stand-ins for the outside world, for tests (feature `testing`). This
+//! file is GitHub's secret scanning service: it publishes a keys document
+//! on 127.0.0.1, with P-256 keys made at run time, and signs alerts with
+//! them as GitHub does; [`oidc`] is an OpenID Connect issuer. Nothing of
+//! gatepass's own is faked: the server under test fetches the documents
+//! over HTTP and checks real signatures.
+
+pub mod oidc;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

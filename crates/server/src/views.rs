@@ -275,6 +275,10 @@ pub struct TokenView {
     pub allowed_ips: Vec<String>,
     /// The token it was attenuated from, if any.
     pub parent: Option<String>,
+    /// `user` (made through the API, CLI or dashboard) or `oidc` (minted
+    /// for a CI job by a trust policy: short-lived, outside the plan limit).
+    #[schema(example = "user")]
+    pub source: String,
 }
 
 /// Why a token was revoked.
@@ -339,6 +343,7 @@ impl TokenView {
             status: crate::service::tokens::status(record, now).as_str().into(),
             allowed_ips: record.allowed_ips.nets().iter().map(ToString::to_string).collect(),
             parent: record.parent_id.map(|parent| parent.to_string()),
+            source: record.source.as_str().into(),
         }
     }
 }
@@ -467,6 +472,49 @@ impl From<&AuditEvent> for EventView {
             client_ip: event.client_ip.clone(),
             details: event.details.clone(),
             at: event.at,
+        }
+    }
+}
+
+/// A trust policy: which CI identity may trade its OIDC ID token for a
+/// short-lived token of the project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrustPolicyView {
+    #[schema(example = "tp_4fG7hJ2kL9mN3pQ5rS8t")]
+    pub id: String,
+    pub project: String,
+    #[schema(example = "https://token.actions.githubusercontent.com")]
+    pub issuer: String,
+    #[schema(example = "https://gatepass.example.com")]
+    pub audience: String,
+    /// Claim name → exact value or glob (`*` matches any run of characters).
+    #[schema(value_type = Object, example = json!({"repository": "acme/web", "ref": "refs/heads/main"}))]
+    pub claims: serde_json::Value,
+    /// The minted token's environment id; `null`: the whole project.
+    pub environment: Option<String>,
+    #[schema(example = json!(["deploy"]))]
+    pub scopes: Vec<String>,
+    /// How long a minted token lives, e.g. `15m`.
+    #[schema(example = "15m")]
+    pub max_ttl: String,
+    pub created_by: ActorView,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&TrustPolicy> for TrustPolicyView {
+    fn from(policy: &TrustPolicy) -> Self {
+        TrustPolicyView {
+            id: policy.id.to_string(),
+            project: policy.project_id.to_string(),
+            issuer: policy.issuer.clone(),
+            audience: policy.audience.clone(),
+            claims: crate::service::trust::claims_object(&policy.claims),
+            environment: policy.environment_id.map(|e| e.to_string()),
+            scopes: policy.scopes.iter().map(|s| s.as_str().to_string()).collect(),
+            max_ttl: gatepass_core::expiry::format_duration(policy.max_ttl),
+            created_by: (&policy.created_by).into(),
+            created_at: policy.created_at,
         }
     }
 }

@@ -60,6 +60,7 @@ async fn token(store: &PgStore, org: &Org, reach: Reach) -> TokenId {
         allowed_ips: Default::default(),
         parent_id: None,
         salt_fingerprint: String::new(),
+        source: gatepass_core::token::TokenSource::User,
     };
     store.insert_token(&token).await.unwrap();
     token.id

@@ -8,7 +8,7 @@ use gatepass_core::policy::{AllowedIps, OrgPolicy};
 use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
-use gatepass_core::token::{RevokedReason, TokenDigest};
+use gatepass_core::token::{RevokedReason, TokenDigest, TokenSource};
 use gatepass_store::*;
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
@@ -256,6 +256,7 @@ pub struct TokenRow {
     pub allowed_ips: Option<String>,
     pub parent_id: Option<String>,
     pub salt_fingerprint: String,
+    pub source: String,
 }
 
 /// The leak URL and source stored for a revoked token (none unless it leaked).
@@ -312,6 +313,62 @@ impl TryFrom<TokenRow> for TokenRecord {
             allowed_ips: AllowedIps::from_stored(row.allowed_ips.as_deref()).map_err(corrupt)?,
             parent_id: row.parent_id.as_deref().map(|p| id(TokenId::parse, p)).transpose()?,
             salt_fingerprint: row.salt_fingerprint,
+            source: TokenSource::parse(&row.source)
+                .ok_or_else(|| corrupt(format!("unknown token source {:?}", row.source)))?,
+        })
+    }
+}
+
+/// The columns of [`TrustPolicyRow`], in its order.
+pub const TRUST_POLICY_COLUMNS: &str = "id, org_id, project_id, environment_id, issuer, audience, claims, scopes, \
+    max_ttl_secs, created_by_id, created_by_label, created_at";
+
+#[derive(sqlx::FromRow)]
+pub struct TrustPolicyRow {
+    pub id: String,
+    pub org_id: String,
+    pub project_id: String,
+    pub environment_id: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    /// A JSON object: claim name → exact value or glob.
+    pub claims: String,
+    pub scopes: String,
+    pub max_ttl_secs: i64,
+    pub created_by_id: String,
+    pub created_by_label: String,
+    pub created_at: i64,
+}
+
+/// The claims of a policy as stored: a JSON object, ordered by name.
+pub fn claims_column(claims: &[(String, String)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> =
+        claims.iter().map(|(name, value)| (name.clone(), serde_json::Value::String(value.clone()))).collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+impl TryFrom<TrustPolicyRow> for TrustPolicy {
+    type Error = StoreError;
+    fn try_from(row: TrustPolicyRow) -> StoreResult<TrustPolicy> {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.claims).map_err(corrupt)?;
+        let mut claims = Vec::with_capacity(object.len());
+        for (name, value) in object {
+            let value = value.as_str().ok_or_else(|| corrupt(format!("claim {name:?} is not a string")))?;
+            claims.push((name, value.to_string()));
+        }
+        claims.sort();
+        Ok(TrustPolicy {
+            id: id(TrustPolicyId::parse, &row.id)?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            project_id: id(ProjectId::parse, &row.project_id)?,
+            environment_id: row.environment_id.as_deref().map(|e| id(EnvironmentId::parse, e)).transpose()?,
+            issuer: row.issuer,
+            audience: row.audience,
+            claims,
+            scopes: Scopes::parse_list(&row.scopes).map_err(corrupt)?,
+            max_ttl: time::Duration::seconds(row.max_ttl_secs),
+            created_by: Actor { id: row.created_by_id, label: row.created_by_label },
+            created_at: from_millis(row.created_at),
         })
     }
 }

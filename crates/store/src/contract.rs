@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
-use gatepass_core::reach::Reach;
+use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::{Scope, Scopes};
 use gatepass_core::token::{PlainToken, RevokedReason, TokenDigest, TokenKind, TokenSalt, TokenStatus};
@@ -16,8 +16,10 @@ use crate::*;
 
 mod deployments;
 mod policy;
+mod trust;
 pub use deployments::*;
 pub use policy::*;
+pub use trust::*;
 
 /// Whether `digest` opens `record` at `at`, by the core's rules.
 fn opens(record: &TokenRecord, digest: &TokenDigest, at: OffsetDateTime) -> bool {
@@ -41,7 +43,7 @@ macro_rules! store_contract_tests {
             revoked_and_expired_tokens_do_not_count_against_the_limit,
             rotation_keeps_the_old_secret_only_during_grace,
             revoked_tokens_cannot_be_rotated,
-            listings_filter_by_project_and_hide_revoked,
+            listings_filter_by_project_and_level_and_hide_revoked,
             last_used_never_moves_backwards,
             deleting_a_project_revokes_its_tokens,
             deleting_an_org_takes_everything_in_it_and_nothing_else,
@@ -69,6 +71,9 @@ macro_rules! store_contract_tests {
             revoking_many_tokens_records_why_and_where_a_leak_was_found,
             every_token_revoked_at_once_reaches_the_change_log,
             pages_cover_every_row_once_in_order_even_when_instants_tie,
+            trust_policies_are_kept_per_project_found_by_issuer_and_go_with_what_they_reach,
+            a_jti_mints_once_and_minted_tokens_stay_outside_the_plan_limit,
+            racing_mints_of_one_jti_mint_exactly_one_token,
             ping_answers,
             a_child_dies_with_its_parent_and_its_parents_parent,
             a_parent_has_at_most_a_hundred_live_children,
@@ -155,6 +160,7 @@ fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainTok
         allowed_ips: Default::default(),
         parent_id: None,
         salt_fingerprint: String::new(),
+        source: gatepass_core::token::TokenSource::User,
     };
     (token, plain)
 }
@@ -362,7 +368,7 @@ pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
     assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
 }
 
-pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
+pub async fn listings_filter_by_project_and_level_and_hide_revoked(store: SharedStore) {
     let (org, _) = org(&store, "acme", Plan::Team).await;
     let web = project(&store, &org, "web").await;
     let api = project(&store, &org, "api").await;
@@ -390,8 +396,16 @@ pub async fn listings_filter_by_project_and_hide_revoked(store: SharedStore) {
     assert_eq!(ids(active), sorted(vec![org_token.id, web_token.id, env_token.id]));
     let all = store.list_tokens(org.id, TokenFilter { include_revoked: true, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 4);
-    let of_web = store.list_tokens(org.id, TokenFilter { project: Some(web.id), include_revoked: true }).await.unwrap();
+    let of_web = store
+        .list_tokens(org.id, TokenFilter { project: Some(web.id), include_revoked: true, level: None })
+        .await
+        .unwrap();
     assert_eq!(ids(of_web), sorted(vec![web_token.id, env_token.id]));
+    let projects = TokenFilter { level: Some(TokenLevel::Project), include_revoked: true, ..Default::default() };
+    assert_eq!(ids(store.list_tokens(org.id, projects).await.unwrap()), sorted(vec![web_token.id, api_token.id]));
+    let page = PageRequest { limit: 10, after: None };
+    let environments = TokenFilter { level: Some(TokenLevel::Environment), ..Default::default() };
+    assert_eq!(ids(store.list_tokens_page(org.id, environments, &page).await.unwrap()), vec![env_token.id]);
     assert!(store.delete_token(api_token.id).await.unwrap());
     assert_eq!(store.find_token(api_token.id).await.unwrap(), None);
 }
@@ -404,6 +418,18 @@ pub async fn last_used_never_moves_backwards(store: SharedStore) {
     store.record_last_used(&[(token.id, later)]).await.unwrap();
     store.record_last_used(&[(token.id, later - Duration::minutes(3)), (TokenId::generate(), later)]).await.unwrap();
     assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(later));
+
+    // A flush of many tokens, written several rows per statement: the real
+    // tokens sit among thousands of unknown ids, first and last.
+    let (second, _) = new_token(&org, Reach::Org, now());
+    store.insert_token(&second).await.unwrap();
+    let latest = later + Duration::minutes(1);
+    let mut uses: Vec<_> = (0..2500).map(|_| (TokenId::generate(), latest)).collect();
+    uses.insert(0, (token.id, latest));
+    uses.push((second.id, latest));
+    store.record_last_used(&uses).await.unwrap();
+    assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(latest));
+    assert_eq!(store.find_token(second.id).await.unwrap().unwrap().last_used_at, Some(latest));
 }
 
 pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {
@@ -1003,7 +1029,7 @@ pub async fn pages_cover_every_row_once_in_order_even_when_instants_tie(store: S
         store.insert_token(&token).await.unwrap();
         tokens.push(token);
     }
-    let filter = TokenFilter { project: None, include_revoked: true };
+    let filter = TokenFilter { project: None, include_revoked: true, level: None };
     let paged = all_pages(
         4,
         |record: &TokenRecord| PageKey { at: record.created_at, id: record.id.to_string() },

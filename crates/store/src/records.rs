@@ -2,14 +2,14 @@
 
 pub use gatepass_core::deployment::DeploymentState;
 use gatepass_core::id::{
-    BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, UserId,
+    BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, TrustPolicyId, UserId,
 };
 use gatepass_core::plan::Plan;
 use gatepass_core::policy::AllowedIps;
-use gatepass_core::reach::Reach;
+use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
-use gatepass_core::token::{RevokedReason, TokenDigest};
+use gatepass_core::token::{RevokedReason, TokenDigest, TokenSource};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -137,6 +137,8 @@ pub struct NewToken {
     pub parent_id: Option<TokenId>,
     /// The fingerprint of the salt `digest` was made with.
     pub salt_fingerprint: String,
+    /// How it was made; only `user` tokens count towards the plan limit.
+    pub source: TokenSource,
 }
 
 /// A stored token: everything but a plaintext, which is never stored.
@@ -168,6 +170,7 @@ pub struct TokenRecord {
     pub parent_id: Option<TokenId>,
     /// The fingerprint of the salt `digest` was made with.
     pub salt_fingerprint: String,
+    pub source: TokenSource,
 }
 
 impl TokenRecord {
@@ -204,6 +207,7 @@ impl From<NewToken> for TokenRecord {
             allowed_ips: new.allowed_ips,
             parent_id: new.parent_id,
             salt_fingerprint: new.salt_fingerprint,
+            source: new.source,
         }
     }
 }
@@ -255,6 +259,8 @@ pub struct TokenFilter {
     pub project: Option<ProjectId>,
     /// Revoked tokens too (`--all`).
     pub include_revoked: bool,
+    /// Only tokens of this level.
+    pub level: Option<TokenLevel>,
 }
 
 /// A new secret for an existing token.
@@ -400,4 +406,37 @@ pub struct PageKey {
 pub struct PageRequest {
     pub after: Option<PageKey>,
     pub limit: u32,
+}
+
+/// A trust policy: the CI identity (issuer, audience, claim conditions)
+/// that may trade its OpenID Connect ID token for a short-lived token
+/// reaching the policy's project (or one environment of it) with its scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustPolicy {
+    pub id: TrustPolicyId,
+    pub org_id: OrgId,
+    pub project_id: ProjectId,
+    /// The minted token's environment; `None`: the whole project.
+    pub environment_id: Option<EnvironmentId>,
+    /// Compared with the ID token's `iss`, without a trailing `/`.
+    pub issuer: String,
+    /// Compared with the ID token's `aud`.
+    pub audience: String,
+    /// Claim name → exact value or glob, ordered by name.
+    pub claims: Vec<(String, String)>,
+    pub scopes: Scopes,
+    /// How long a minted token lives.
+    pub max_ttl: time::Duration,
+    pub created_by: Actor,
+    pub created_at: OffsetDateTime,
+}
+
+/// An ID token's `jti`, remembered until the ID token expires so that it
+/// can mint only once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedJti {
+    pub issuer: String,
+    pub jti: String,
+    /// When it may be forgotten: past this the ID token is refused as expired.
+    pub until: OffsetDateTime,
 }

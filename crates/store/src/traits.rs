@@ -1,7 +1,7 @@
 //! One small trait per concern; [`Store`] is all of them together.
 
 use async_trait::async_trait;
-use gatepass_core::id::{BranchRuleId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, UserId};
+use gatepass_core::id::{BranchRuleId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, TrustPolicyId, UserId};
 use gatepass_core::plan::Plan;
 use gatepass_core::policy::OrgPolicy;
 use gatepass_core::role::Role;
@@ -103,8 +103,8 @@ pub trait BranchRuleStore {
 #[async_trait]
 pub trait TokenStore {
     /// Inserts the token unless the org already has `plan`'s limit of active
-    /// tokens at `token.created_at`, decided inside one transaction so that
-    /// concurrent creates can never pass the limit. A child token (with a
+    /// `user` tokens at `token.created_at`, decided inside one transaction so
+    /// that concurrent creates can never pass the limit. A child token (with a
     /// `parent_id`) is refused with [`StoreError::ChildLimit`] when its
     /// parent already has `max_children` active children, and when its parent
     /// is not active any more, decided in the same transaction.
@@ -123,6 +123,7 @@ pub trait TokenStore {
         filter: TokenFilter,
         page: &PageRequest,
     ) -> StoreResult<Vec<TokenRecord>>;
+    /// Active tokens that count towards the plan limit (minted ones do not).
     async fn count_active_tokens(&self, org: OrgId, now: OffsetDateTime) -> StoreResult<u64>;
     async fn count_tokens(&self) -> StoreResult<u64>;
     /// Replaces the secret of an unrevoked token; returns whether it did.
@@ -154,6 +155,23 @@ pub trait TokenStore {
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool>;
     /// Saves coalesced last-use times, never moving one backwards.
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()>;
+}
+
+/// Trust policies, and minting the tokens they allow.
+#[async_trait]
+pub trait TrustStore {
+    /// Fails with `Missing` when the project (or the environment) is gone.
+    async fn create_trust_policy(&self, policy: &TrustPolicy) -> StoreResult<()>;
+    /// A project's policies, oldest first.
+    async fn list_trust_policies(&self, project: ProjectId) -> StoreResult<Vec<TrustPolicy>>;
+    /// Every policy, of any project, that trusts `issuer`.
+    async fn trust_policies_for_issuer(&self, issuer: &str) -> StoreResult<Vec<TrustPolicy>>;
+    async fn delete_trust_policy(&self, project: ProjectId, id: TrustPolicyId) -> StoreResult<bool>;
+    /// Records `jti` as used and inserts `token` (outside the plan limit)
+    /// in one transaction; returns `false`, inserting nothing, when the
+    /// `jti` was used before, even by a concurrent call on another node
+    /// (a unique key decides). Forgets used `jti`s whose time is over.
+    async fn mint_token(&self, token: &NewToken, jti: &UsedJti) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -267,6 +285,7 @@ pub trait Store:
     + EnvironmentStore
     + BranchRuleStore
     + TokenStore
+    + TrustStore
     + DeploymentStore
     + AuditStore
     + SettingStore

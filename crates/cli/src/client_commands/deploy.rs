@@ -32,6 +32,11 @@ pub struct DeployArgs {
     /// cancelled or archived (7), or --timeout passes (8), printing each state.
     #[arg(long)]
     pub wait: bool,
+    /// Authenticate as this CI job: trade its OIDC ID token for a short-lived
+    /// token (GitHub Actions: needs `permissions: id-token: write`; GitLab CI:
+    /// GATEPASS_ID_TOKEN). Needs a trust policy; the token is never printed.
+    #[arg(long)]
+    pub oidc: bool,
     /// How long --wait waits, e.g. 30m or 1h30m.
     #[arg(long, value_name = "DURATION", default_value = "30m", requires = "wait", value_parser = parse_wait)]
     pub timeout: std::time::Duration,
@@ -132,7 +137,16 @@ pub async fn deploy(global: &GlobalArgs, args: DeployArgs) -> anyhow::Result<()>
         commit: from_ci(args.commit, &["GITHUB_SHA", "CI_COMMIT_SHA"], "--commit")?,
         description: args.description,
     };
-    let ctx = global.connect()?;
+    let ctx = if args.oidc {
+        let minted = super::oidc::exchange(global, Some(&args.project)).await?;
+        if !global.json {
+            eprintln!("{} Authenticated with a short-lived token from trust policy {}", output::check(), minted.policy);
+        }
+        let ctx = global.connect_anonymously()?;
+        super::Ctx { client: ctx.client.with_credential(minted.token.expose_secret()), ..ctx }
+    } else {
+        global.connect()?
+    };
     let mut deployment = ctx.client.deploy(&args.project, &request).await?;
     if !ctx.json {
         let environment = deployment.environment_name.as_deref().unwrap_or(&deployment.environment);

@@ -8,10 +8,12 @@ pub mod events;
 pub mod export;
 pub mod login;
 pub mod members;
+pub mod oidc;
 pub mod orgs;
 pub mod projects;
 pub mod token_policy;
 pub mod tokens;
+pub mod trust;
 pub mod wait;
 
 use std::io::{BufRead, IsTerminal, Write};

@@ -17,6 +17,7 @@ mod pages;
 mod projects;
 mod sessions;
 mod tokens;
+mod trust;
 
 use axum::http::{header, HeaderValue};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +40,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(projects::routes())
         .merge(environments::routes())
         .merge(tokens::routes())
+        .merge(trust::routes())
         .routes(routes!(introspect::introspect))
         .routes(routes!(leaks::github_alert))
         .routes(routes!(leaks::report_tokens))

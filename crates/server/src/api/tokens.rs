@@ -194,7 +194,7 @@ pub async fn list_org_tokens(
         Some(key) => Some(resolve::project_in(&state, &caller, &org, key).await?.id),
         None => None,
     };
-    list(&state, &caller, &org, TokenFilter { project, include_revoked: paged.filter.all }, &paged).await
+    list(&state, &caller, &org, TokenFilter { project, include_revoked: paged.filter.all, level: None }, &paged).await
 }
 
 /// List the tokens that reach one project.
@@ -207,7 +207,7 @@ pub async fn list_project_tokens(
     paged: Paged<ProjectTokensQuery>,
 ) -> ServiceResult<Response> {
     let org = state.store.find_org(project.org_id).await?.ok_or(ServiceError::NotFound("organization"))?;
-    let filter = TokenFilter { project: Some(project.id), include_revoked: paged.filter.all };
+    let filter = TokenFilter { project: Some(project.id), include_revoked: paged.filter.all, level: None };
     list(&state, &caller, &org, filter, &paged).await
 }
 

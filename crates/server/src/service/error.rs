@@ -58,6 +58,14 @@ pub enum ServiceError {
     Widening(#[from] gatepass_core::policy::Widening),
     #[error("a token may have at most {limit} live child tokens; revoke one first")]
     ChildLimit { limit: u32 },
+    /// An OIDC ID token that mints nothing: the detail names the check
+    /// that failed (`signature`, `issuer`, `audience`, `expired`, `claim
+    /// \`repository\``, `replayed`, `no matching policy`).
+    #[error("{0}")]
+    OidcRejected(String),
+    /// The ID token's issuer cannot be reached; nothing was minted.
+    #[error("{0}")]
+    OidcIssuerUnavailable(String),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,
     /// A bug or an impossible state; already logged with its context.

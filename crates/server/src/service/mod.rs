@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod sessions;
 pub mod token_policy;
 pub mod tokens;
+pub mod trust;
 pub mod urls;
 
 pub use caller::Caller;

@@ -189,7 +189,7 @@ pub async fn tokens_revoked_by_deleting(
     environment: Option<&Environment>,
 ) -> ServiceResult<usize> {
     require_read(caller, project)?;
-    let filter = TokenFilter { project: Some(project.id), include_revoked: false };
+    let filter = TokenFilter { project: Some(project.id), ..Default::default() };
     let now = state.clock.now();
     let tokens = state.store.list_tokens(project.org_id, filter).await?;
     let revoked = tokens.iter().filter(|token| tokens::status(token, now) == TokenStatus::Active);

@@ -200,6 +200,7 @@ pub async fn attenuate(
         allowed_ips: child_terms.allowed_ips,
         parent_id: Some(parent.id),
         salt_fingerprint: salt.fingerprint(),
+        source: gatepass_core::token::TokenSource::User,
     };
     state.store.insert_token(&new).await.map_err(|err| match err {
         gatepass_store::StoreError::Missing("parent token") => ServiceError::Unauthorized,

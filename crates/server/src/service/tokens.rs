@@ -98,6 +98,7 @@ pub async fn issue(
         allowed_ips: request.allowed_ips,
         parent_id: None,
         salt_fingerprint: salt.fingerprint(),
+        source: gatepass_core::token::TokenSource::User,
     };
     state.store.insert_token(&new).await?;
     bump(&state.metrics.tokens_created);

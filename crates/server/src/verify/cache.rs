@@ -312,6 +312,7 @@ mod tests {
             allowed_ips: AllowedIps::anywhere(),
             parent_id: None,
             salt_fingerprint: String::new(),
+            source: gatepass_core::token::TokenSource::User,
         }
     }
 

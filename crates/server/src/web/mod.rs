@@ -21,6 +21,7 @@ mod projects;
 mod session;
 mod token_page;
 mod tokens;
+mod trusted_deploys;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -61,6 +62,11 @@ pub fn router() -> Router<AppState> {
         .route(
             &format!("{project}/branch-rules/{{rule}}/delete"),
             get(project_pages::confirm_delete_branch_rule).post(project_pages::delete_branch_rule),
+        )
+        .route(&format!("{project}/settings/trusted-deploys"), get(trusted_deploys::page).post(trusted_deploys::add))
+        .route(
+            &format!("{project}/settings/trusted-deploys/{{policy}}/delete"),
+            get(trusted_deploys::confirm_delete).post(trusted_deploys::delete),
         )
         .route(&format!("{project}/deployments"), get(deployments::list))
         .route(&format!("{project}/deployments/{{deployment}}"), get(deployments::detail))

@@ -126,7 +126,7 @@ pub async fn create(State(state): State<AppState>, web: WebUser, form: FormData)
 async fn overview_page(state: &AppState, web: &WebUser, key: &str, error: Option<String>) -> WebResult<OverviewPage> {
     let ctx = ProjectCtx::load(state, web, key, "overview", "Overview").await?;
     let environments = state.store.list_environments(ctx.project.id).await?;
-    let filter = gatepass_store::TokenFilter { project: Some(ctx.project.id), include_revoked: false };
+    let filter = gatepass_store::TokenFilter { project: Some(ctx.project.id), ..Default::default() };
     let tokens = state.store.list_tokens(ctx.org.id, filter).await?.len();
     let rules = state.store.list_branch_rules(ctx.project.id).await?.len();
     let danger = match ctx.may_delete(web) {

@@ -421,8 +421,12 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
         PageScope::Project(project) => Some(project.id),
         PageScope::Org => projects.iter().map(|(project, _)| project.id).find(|id| id.as_str() == query.project),
     };
-    let filter = TokenFilter { project: chosen_project, include_revoked: query.show_revoked() };
-    let level = TokenLevel::parse(&query.level);
+    // The level is filtered in the database, so every page is a full one.
+    let filter = TokenFilter {
+        project: chosen_project,
+        include_revoked: query.show_revoked(),
+        level: TokenLevel::parse(&query.level),
+    };
     let list_url = console.url("tokens");
     let after = match query.cursor.as_deref().filter(|cursor| !cursor.is_empty()) {
         Some(cursor) => Some(state.cursors.check(&list_url, cursor)?),
@@ -440,12 +444,7 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
         }
         format!("{list_url}?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
     });
-    let rows = page
-        .items
-        .iter()
-        .filter(|record| level.is_none_or(|level| record.reach.level() == level))
-        .map(|record| row(&console.scope, record, &projects, now))
-        .collect();
+    let rows = page.items.iter().map(|record| row(&console.scope, record, &projects, now)).collect();
     let area = match &console.scope {
         PageScope::Org => Area::Org,
         PageScope::Project(project) => Area::Project(project.id),

@@ -6,5 +6,6 @@ mod deployments;
 mod events;
 mod projects;
 mod tokens;
+mod trust;
 
 const ORG_COLUMNS: &str = "orgs.id, orgs.name, orgs.slug, orgs.plan, orgs.created_at";

@@ -12,13 +12,51 @@ use time::OffsetDateTime;
 
 use crate::{backend, map_err, PgStore};
 
+/// Last-used rows written by one statement.
+const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
+
 const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
     last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, allowed_ips, parent_id, \
-    salt_fingerprint";
+    salt_fingerprint, source";
 
-/// The condition for "counts against the plan": not revoked, not expired at `$2`.
-const ACTIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+/// The condition for "counts against the plan": made by a user (minted
+/// tokens never count), not revoked, not expired at `$2`.
+const ACTIVE_AT: &str = "source = 'user' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+/// The condition for "can still be used", whatever made it: not revoked, not
+/// expired at `$2`.
+const LIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+/// Writes one token row; shared by `insert_token` and `mint_token`.
+pub(crate) async fn insert_token_row(conn: &mut sqlx::PgConnection, token: &NewToken) -> Result<(), sqlx::Error> {
+    let (level, project, environment) = reach_columns(token.reach);
+    sqlx::query(
+        "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+         created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(token.id.as_str())
+    .bind(token.org_id.as_str())
+    .bind(&token.name)
+    .bind(level)
+    .bind(project)
+    .bind(environment)
+    .bind(token.scopes.to_list_string())
+    .bind(&token.preview)
+    .bind(&token.digest.as_bytes()[..])
+    .bind(&token.created_by.id)
+    .bind(&token.created_by.label)
+    .bind(to_millis(token.created_at))
+    .bind(token.expires_at.map(to_millis))
+    .bind(token.allowed_ips.to_stored())
+    .bind(token.parent_id.map(|p| p.to_string()))
+    .bind(&token.salt_fingerprint)
+    .bind(token.source.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
 
 #[async_trait]
 impl TokenStore for PgStore {
@@ -48,7 +86,7 @@ impl TokenStore for PgStore {
         // The org's row lock above queues this count behind other creates too.
         if let Some(parent) = token.parent_id {
             let live_parent: Option<i32> =
-                sqlx::query_scalar(&format!("SELECT 1 FROM tokens WHERE id = $1 AND {ACTIVE_AT}"))
+                sqlx::query_scalar(&format!("SELECT 1 FROM tokens WHERE id = $1 AND {LIVE_AT}"))
                     .bind(parent.as_str())
                     .bind(to_millis(token.created_at))
                     .fetch_optional(&mut *tx)
@@ -58,7 +96,7 @@ impl TokenStore for PgStore {
                 return Err(StoreError::Missing("parent token"));
             }
             let children: i64 =
-                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE parent_id = $1 AND {ACTIVE_AT}"))
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE parent_id = $1 AND {LIVE_AT}"))
                     .bind(parent.as_str())
                     .bind(to_millis(token.created_at))
                     .fetch_one(&mut *tx)
@@ -68,31 +106,7 @@ impl TokenStore for PgStore {
                 return Err(StoreError::ChildLimit { limit: MAX_CHILDREN });
             }
         }
-        let (level, project, environment) = reach_columns(token.reach);
-        sqlx::query(
-            "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-             created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(token.id.as_str())
-        .bind(token.org_id.as_str())
-        .bind(&token.name)
-        .bind(level)
-        .bind(project)
-        .bind(environment)
-        .bind(token.scopes.to_list_string())
-        .bind(&token.preview)
-        .bind(&token.digest.as_bytes()[..])
-        .bind(&token.created_by.id)
-        .bind(&token.created_by.label)
-        .bind(to_millis(token.created_at))
-        .bind(token.expires_at.map(to_millis))
-        .bind(token.allowed_ips.to_stored())
-        .bind(token.parent_id.map(|p| p.to_string()))
-        .bind(&token.salt_fingerprint)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err("token digest collision"))?;
+        insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
         tx.commit().await.map_err(backend)
     }
 
@@ -121,11 +135,12 @@ impl TokenStore for PgStore {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
              AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
-             ORDER BY created_at DESC, id"
+             AND ($4::text IS NULL OR level = $4) ORDER BY created_at DESC, id"
         ))
         .bind(org.as_str())
         .bind(filter.project.map(|p| p.to_string()))
         .bind(filter.include_revoked)
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -142,6 +157,7 @@ impl TokenStore for PgStore {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 \
              AND ($2::text IS NULL OR project_id = $2) AND ($3::boolean OR revoked_at IS NULL) \
+             AND ($7::text IS NULL OR level = $7) \
              AND ($4::bigint IS NULL OR created_at < $4 OR (created_at = $4 AND id > $5)) \
              ORDER BY created_at DESC, id LIMIT $6"
         ))
@@ -151,6 +167,7 @@ impl TokenStore for PgStore {
         .bind(after_at)
         .bind(after_id)
         .bind(i64::from(page.limit))
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -285,7 +302,7 @@ impl TokenStore for PgStore {
     // nothing when every token is on the current salt (/readyz asks often).
     async fn count_tokens_on_other_salts(&self, salt_fingerprint: &str, now: OffsetDateTime) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM tokens WHERE (salt_fingerprint < $1 OR salt_fingerprint > $1) AND {ACTIVE_AT}"
+            "SELECT COUNT(*) FROM tokens WHERE (salt_fingerprint < $1 OR salt_fingerprint > $1) AND {LIVE_AT}"
         ))
         .bind(salt_fingerprint)
         .bind(to_millis(now))
@@ -305,20 +322,30 @@ impl TokenStore for PgStore {
     }
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
-        // Nodes flush overlapping batches; updating in id order makes every
-        // transaction take its row locks in the same order, so two flushes
-        // queue instead of deadlocking.
+        // Nodes flush overlapping batches; locking the rows in id order makes
+        // every transaction take them in the same order, so two flushes queue
+        // instead of deadlocking.
         let mut uses = uses.to_vec();
         uses.sort_unstable_by_key(|&(id, _)| id);
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        for (id, at) in &uses {
-            // Only a later time changes the row: an update that changed
-            // nothing would still fire the change log's trigger.
+        // Two statements per chunk, not one per token: a node whose traffic
+        // is spread over many tokens flushes that many rows each time.
+        for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
+            let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+            let times: Vec<i64> = chunk.iter().map(|&(_, at)| to_millis(at)).collect();
+            sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            // Only a later time changes a row: an update that changed nothing
+            // would still fire the change log's trigger.
             sqlx::query(
-                "UPDATE tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+                "UPDATE tokens SET last_used_at = used.at FROM UNNEST($1::text[], $2::bigint[]) AS used(id, at) \
+                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
             )
-            .bind(to_millis(*at))
-            .bind(id.as_str())
+            .bind(&ids)
+            .bind(&times)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;

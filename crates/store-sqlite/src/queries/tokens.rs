@@ -12,13 +12,17 @@ use time::OffsetDateTime;
 use super::*;
 use crate::{backend, map_err, SqliteStore};
 
+/// Last-used rows written by one statement (two parameters each, far below
+/// SQLite's limit of 32,766).
+const LAST_USED_ROWS_PER_STATEMENT: usize = 500;
+
 /// Writes one token row; shared by `insert_token` and the bulk import.
 pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &NewToken) -> Result<(), sqlx::Error> {
     let (level, project, environment) = reach_columns(token.reach);
     sqlx::query(
         "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-         created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint, source) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(token.id.as_str())
     .bind(token.org_id.as_str())
@@ -36,6 +40,7 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &
     .bind(token.allowed_ips.to_stored())
     .bind(token.parent_id.map(|p| p.to_string()))
     .bind(&token.salt_fingerprint)
+    .bind(token.source.as_str())
     .execute(conn)
     .await?;
     Ok(())
@@ -115,12 +120,13 @@ impl TokenStore for SqliteStore {
     async fn list_tokens(&self, org: OrgId, filter: TokenFilter) -> StoreResult<Vec<TokenRecord>> {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = ? \
-             AND (? IS NULL OR project_id = ?) AND (? OR revoked_at IS NULL) ORDER BY created_at DESC, id"
+             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) AND (?4 IS NULL OR level = ?4) \
+             ORDER BY created_at DESC, id"
         ))
         .bind(org.as_str())
         .bind(filter.project.map(|p| p.to_string()))
-        .bind(filter.project.map(|p| p.to_string()))
         .bind(filter.include_revoked)
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
@@ -136,7 +142,7 @@ impl TokenStore for SqliteStore {
         let (after_at, after_id) = page_key(page);
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = ?1 \
-             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) \
+             AND (?2 IS NULL OR project_id = ?2) AND (?3 OR revoked_at IS NULL) AND (?7 IS NULL OR level = ?7) \
              AND (?4 IS NULL OR created_at < ?4 OR (created_at = ?4 AND id > ?5)) \
              ORDER BY created_at DESC, id LIMIT ?6"
         ))
@@ -146,6 +152,7 @@ impl TokenStore for SqliteStore {
         .bind(after_at)
         .bind(after_id)
         .bind(i64::from(page.limit))
+        .bind(filter.level.map(|level| level.as_str()))
         .fetch_all(&self.reader)
         .await
         .map_err(backend)?;
@@ -289,21 +296,27 @@ impl TokenStore for SqliteStore {
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend)?;
-        for (id, at) in uses {
-            sqlx::query(
-                "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
-            )
-            .bind(to_millis(*at))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        // One statement per chunk, not per token: a node whose traffic is
+        // spread over many tokens flushes that many rows each time.
+        for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "WITH used(id, at) AS (VALUES {}) \
+                 UPDATE tokens SET last_used_at = used.at FROM used \
+                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
+                vec!["(?, ?)"; chunk.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for (id, at) in chunk {
+                query = query.bind(id.as_str()).bind(to_millis(*at));
+            }
+            query.execute(&mut *tx).await.map_err(backend)?;
         }
         tx.commit().await.map_err(backend)
     }
 }
 
-/// "Active at `?1`", for queries that bind the instant first.
+/// "Live at `?1`" (not revoked, not expired, whatever made it), for queries
+/// that bind the instant first.
 const ACTIVE_AT_1: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)";
 
 /// Revokes the live descendants of `parent` (children, theirs…) inside `tx`.
