@@ -15,7 +15,7 @@ mod server_commands;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use client_commands::{deploy, events, login, members, oidc, orgs, projects, tokens, trust, GlobalArgs};
+use client_commands::{deploy, events, login, members, oidc, orgs, projects, tokens, trust, webhooks, GlobalArgs};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -120,6 +120,12 @@ enum Command {
     /// The audit log of an organization.
     #[command(subcommand, after_help = "Example:\n  gatepass events list --org acme")]
     Events(events::EventsCommand),
+    /// Signed webhooks: an organization's endpoints for token and deployment events.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gatepass webhooks add https://hooks.example.com/gatepass --events token.revoked,token.leaked\n  gatepass webhooks list\n  gatepass webhooks deliveries wh_5mWqN3xT9aK2bR7cV1dE"
+    )]
+    Webhooks(webhooks::WebhooksCommand),
     /// Branch tracking rules: which refs a project may deploy.
     #[command(
         subcommand,
@@ -154,6 +160,7 @@ async fn run(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
         Command::Envs(command) => projects::envs(&global, command).await,
         Command::Members(command) => members::run(&global, command).await,
         Command::Events(command) => events::run(&global, command).await,
+        Command::Webhooks(command) => webhooks::run(&global, command).await,
         Command::BranchRules(command) => projects::branch_rules(&global, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "gatepass", &mut std::io::stdout());
@@ -165,7 +172,9 @@ async fn run(global: GlobalArgs, command: Command) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(cli.global, cli.command)) {
+    let outcome = runtime.block_on(run(cli.global, cli.command));
+    client_commands::warn_if_token_expires_soon();
+    match outcome {
         Ok(()) => ExitCode::from(exit::OK),
         Err(err) => exit::report(&err),
     }

@@ -115,6 +115,18 @@ pub struct ServeArgs {
         value_parser = clap::builder::BoolishValueParser::new(),
     )]
     pub oidc_allow_http: bool,
+    /// Let org webhooks reach loopback, private, link-local and metadata
+    /// addresses (receivers on this host or network). Never on a shared
+    /// instance: it lets org admins make this server call its own network.
+    #[arg(
+        long,
+        env = "GATEPASS_WEBHOOK_ALLOW_PRIVATE",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new(),
+    )]
+    pub webhook_allow_private: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +224,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         gatepass_server::verify::CacheSizes { verdicts: args.verify_cache_tokens, answers: args.answer_cache_tokens };
     config.secret_scanning_keys_url = args.secret_scanning_keys_url;
     config.oidc_allow_http = args.oidc_allow_http;
+    config.webhook_allow_private = args.webhook_allow_private;
     let store = open_store(&config.database).await?;
     let demo = if args.demo { Some(bootstrap::seed_demo(store.as_ref()).await?) } else { None };
     let server = RunningServer::start_with_store(config, store).await?;

@@ -66,6 +66,8 @@ pub struct Client {
     http: reqwest::Client,
     /// At most this many items from a list (all pages when `None`).
     list_limit: Option<usize>,
+    /// The last `Gatepass-Token-Expires` seen, shared by clones.
+    token_expires: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Client {
@@ -80,6 +82,7 @@ impl Client {
             credential: credential.map(Secret::new),
             http,
             list_limit: None,
+            token_expires: Default::default(),
         }
     }
 
@@ -146,7 +149,13 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        request.send().await.map_err(|source| ClientError::Transport { url, source })
+        let response = request.send().await.map_err(|source| ClientError::Transport { url, source })?;
+        if let Some(expires) = response.headers().get(TOKEN_EXPIRES_HEADER).and_then(|value| value.to_str().ok()) {
+            if let Ok(mut slot) = self.token_expires.lock() {
+                *slot = Some(expires.to_string());
+            }
+        }
+        Ok(response)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> ClientResult<T> {
@@ -422,7 +431,49 @@ impl Client {
     pub async fn list_events(&self, org: &str) -> ClientResult<Vec<Event>> {
         self.get_list(&format!("/v1/orgs/{}/events", seg(org))).await
     }
+
+    pub async fn create_webhook(&self, org: &str, request: &CreateWebhook) -> ClientResult<Webhook> {
+        self.post(&format!("/v1/orgs/{}/webhooks", seg(org)), request).await
+    }
+
+    pub async fn list_webhooks(&self, org: &str) -> ClientResult<Vec<Webhook>> {
+        self.get_list(&format!("/v1/orgs/{}/webhooks", seg(org))).await
+    }
+
+    pub async fn get_webhook(&self, org: &str, id: &str) -> ClientResult<Webhook> {
+        self.get(&format!("/v1/orgs/{}/webhooks/{}", seg(org), seg(id))).await
+    }
+
+    pub async fn update_webhook(&self, org: &str, id: &str, request: &UpdateWebhook) -> ClientResult<Webhook> {
+        self.send(Method::PATCH, &format!("/v1/orgs/{}/webhooks/{}", seg(org), seg(id)), Some(request)).await
+    }
+
+    pub async fn delete_webhook(&self, org: &str, id: &str) -> ClientResult<()> {
+        self.delete(&format!("/v1/orgs/{}/webhooks/{}", seg(org), seg(id))).await
+    }
+
+    pub async fn list_webhook_deliveries(&self, org: &str, id: &str) -> ClientResult<Vec<WebhookDelivery>> {
+        self.get_list(&format!("/v1/orgs/{}/webhooks/{}/deliveries", seg(org), seg(id))).await
+    }
+
+    pub async fn redeliver(&self, org: &str, id: &str, delivery: &str) -> ClientResult<WebhookDelivery> {
+        let path = format!("/v1/orgs/{}/webhooks/{}/deliveries/{}/redeliver", seg(org), seg(id), seg(delivery));
+        self.send::<(), _>(Method::POST, &path, None).await
+    }
+
+    pub async fn test_webhook(&self, org: &str, id: &str) -> ClientResult<WebhookDelivery> {
+        self.send::<(), _>(Method::POST, &format!("/v1/orgs/{}/webhooks/{}/test", seg(org), seg(id)), None).await
+    }
+
+    /// The latest `Gatepass-Token-Expires` the server announced for this
+    /// client's token (RFC 3339), if any answer carried one.
+    pub fn token_expires(&self) -> Option<String> {
+        self.token_expires.lock().ok()?.clone()
+    }
 }
+
+/// The header a server adds to answers to a token that expires within 30 days.
+pub const TOKEN_EXPIRES_HEADER: &str = "gatepass-token-expires";
 
 /// Percent-encodes one path segment, so user input cannot change the route.
 fn seg(text: &str) -> String {

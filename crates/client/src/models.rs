@@ -392,3 +392,62 @@ pub struct MintedToken {
     #[serde(default)]
     pub scopes: Vec<String>,
 }
+
+/// An org webhook endpoint (SPEC 6.4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    pub enabled: bool,
+    pub disabled_at: Option<String>,
+    pub disabled_reason: Option<String>,
+    pub previous_secret_expires_at: Option<String>,
+    pub created_at: String,
+    /// Only in the answer to a create or a secret rotation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateWebhook {
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateWebhook {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotate_secret: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub at: String,
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub id: String,
+    pub event_type: String,
+    pub status: String,
+    pub created_at: String,
+    pub next_attempt_at: Option<String>,
+    pub last_status_code: Option<u16>,
+    pub attempts: Vec<DeliveryAttempt>,
+}

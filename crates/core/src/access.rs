@@ -178,6 +178,13 @@ impl Principal {
         self.authorize(Scope::Admin, org, Area::Org)
     }
 
+    /// Whether the principal may manage `org`'s webhooks and read their
+    /// deliveries (which carry events from every project): an org-wide
+    /// `admin` credential, as for the audit log.
+    pub fn may_manage_webhooks(&self, org: OrgId) -> Result<(), Denied> {
+        self.authorize(Scope::Admin, org, Area::Org)
+    }
+
     /// Whether the principal may delete `org` with everything in it: its
     /// owners only, never a token and never an instance admin who is not an
     /// owner.

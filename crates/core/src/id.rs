@@ -130,6 +130,11 @@ define_id!(/// An audit event.
     EventId, "evt_", "audit event");
 define_id!(/// A branch tracking rule.
     BranchRuleId, "brr_", "branch rule");
+define_id!(/// An org's webhook endpoint.
+    WebhookId, "wh_", "webhook");
+define_id!(/// One event's delivery to one webhook (or deploy hook): the
+    /// `webhook-id` receivers deduplicate on, the same on every retry.
+    DeliveryId, "msg_", "delivery");
 define_id!(/// A login session (the record, not its credential).
     SessionId, "ses_", "session");
 define_id!(/// A trust policy: a CI identity that may trade its OIDC ID token for a token.

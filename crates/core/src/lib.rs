@@ -24,3 +24,4 @@ pub mod role;
 pub mod scope;
 pub mod token;
 pub mod trust;
+pub mod webhook;

@@ -50,12 +50,6 @@ pub struct ServerConfig {
     /// The URL clients use to reach this server: for CI export blocks and the
     /// `status_url` of deploy hook events (default: the listen address).
     pub public_url: Option<String>,
-    /// First delay between deploy hook attempts; doubles each retry.
-    pub hook_retry_base: std::time::Duration,
-    pub hook_attempts: u32,
-    /// How often this node looks for deploy hook deliveries that a stopped
-    /// node left pending (see [`crate::outbox::deploy_hook::HookSender::resume_stale`]).
-    pub hook_sweep_interval: std::time::Duration,
     /// The keys document that signs secret scanning alerts
     /// (`POST /v1/secret-scanning/github`).
     pub secret_scanning_keys_url: String,
@@ -65,6 +59,16 @@ pub struct ServerConfig {
     /// Trust `http://` OIDC issuers (`GATEPASS_OIDC_ALLOW_HTTP=1`): for
     /// local testing only, logged as a warning at start.
     pub oidc_allow_http: bool,
+    /// Deliver webhooks to loopback, private, link-local and metadata
+    /// addresses too (`GATEPASS_WEBHOOK_ALLOW_PRIVATE=1`): for receivers on
+    /// the same host or network, never on a shared instance.
+    pub webhook_allow_private: bool,
+    /// How often this node looks for outbox deliveries that are due (its
+    /// own events wake it at once; other nodes', retries and deliveries a
+    /// stopped node left behind wait for this).
+    pub webhook_poll_interval: std::time::Duration,
+    /// How often this node sends due `token.expiring` reminders (at start too).
+    pub expiry_sweep_interval: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -83,12 +87,12 @@ impl ServerConfig {
             verify_cache: crate::verify::CacheSizes::default(),
             token_change_notifications: true,
             public_url: None,
-            hook_retry_base: std::time::Duration::from_secs(1),
-            hook_attempts: 5,
-            hook_sweep_interval: std::time::Duration::from_secs(30),
             secret_scanning_keys_url: DEFAULT_SECRET_SCANNING_KEYS_URL.to_string(),
             deploy_timeout_sweep_interval: std::time::Duration::from_secs(60),
             oidc_allow_http: false,
+            webhook_allow_private: false,
+            webhook_poll_interval: std::time::Duration::from_secs(1),
+            expiry_sweep_interval: std::time::Duration::from_secs(3600),
         }
     }
 }

@@ -62,7 +62,9 @@ pub struct Metrics {
     pub deployments_created: AtomicU64,
     pub hook_deliveries_ok: AtomicU64,
     pub hook_deliveries_failed: AtomicU64,
-    pub hook_deliveries_resumed: AtomicU64,
+    pub webhook_attempts_ok: AtomicU64,
+    pub webhook_attempts_failed: AtomicU64,
+    pub webhook_deliveries_given_up: AtomicU64,
     pub last_used_flushes: AtomicU64,
     pub last_used_rows_written: AtomicU64,
 }
@@ -137,9 +139,17 @@ impl Metrics {
             ],
         );
         counter(
-            "gatepass_deploy_hook_deliveries_resumed_total",
-            "Deploy hook deliveries a stopped node left pending, taken over by this one.",
-            &[("", &self.hook_deliveries_resumed)],
+            "gatepass_webhook_attempts_total",
+            "Webhook delivery attempts by outcome.",
+            &[
+                ("{outcome=\"delivered\"}", &self.webhook_attempts_ok),
+                ("{outcome=\"failed\"}", &self.webhook_attempts_failed),
+            ],
+        );
+        counter(
+            "gatepass_webhook_deliveries_failed_total",
+            "Webhook deliveries given up: the retry schedule ran out or the endpoint is gone.",
+            &[("", &self.webhook_deliveries_given_up)],
         );
         counter("gatepass_last_used_flushes_total", "Batched last-used writes.", &[("", &self.last_used_flushes)]);
         counter(

@@ -1,6 +1,7 @@
 //! Background work that runs at start and then on a fixed interval until the
-//! server shuts down: the last-used flusher, the stale deploy hook sweeper
-//! and the deploy timeout sweeper all run through [`spawn_every`].
+//! server shuts down: the last-used flusher, the deploy timeout sweeper and
+//! the expiry reminder sweep all run through [`spawn_every`]. (The outbox
+//! worker also wakes on demand: `outbox::webhooks::spawn_worker`.)
 
 use std::future::Future;
 use std::time::Duration;

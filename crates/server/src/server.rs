@@ -17,7 +17,8 @@ use crate::config::{DatabaseConfig, ServerConfig};
 use crate::last_used::{spawn_flusher, LastUsed};
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
-use crate::outbox::deploy_hook::{spawn_stale_delivery_sweeper, HookSender};
+use crate::outbox::deploy_hook::DeployHooks;
+use crate::outbox::webhooks::{spawn_worker, WebhookSender};
 use crate::periodic::{spawn_every, OnShutdown};
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::check_salt;
@@ -65,8 +66,9 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     serving: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The background tasks: last-used flusher, stale hook and deploy
-    /// timeout sweepers, and the token change log follower.
+    /// The background tasks: last-used flusher, deploy timeout sweeper,
+    /// the outbox worker (webhooks and deploy hooks), the expiry reminder
+    /// sweeper, and the token change log follower.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -127,6 +129,8 @@ impl RunningServer {
             None => None,
         };
         let cursors = Cursors::load(store.as_ref()).await?;
+        let clock = Arc::new(Clock::default());
+        let webhooks = WebhookSender::new(store.clone(), metrics.clone(), clock.clone(), config.webhook_allow_private);
         let state = AppState::new(Shared {
             cursors,
             ip_denials: Default::default(),
@@ -134,14 +138,9 @@ impl RunningServer {
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_throttle: LoginThrottle::new(config.rate_limit_tracked_keys),
-            clock: Arc::new(Clock::default()),
-            hooks: HookSender::new(
-                store.clone(),
-                metrics.clone(),
-                config.hook_retry_base,
-                config.hook_attempts,
-                &public_url,
-            ),
+            clock,
+            webhooks,
+            hooks: DeployHooks::new(&public_url),
             metrics,
             last_used,
             salt_status,
@@ -151,13 +150,10 @@ impl RunningServer {
             store,
             config,
         });
-        let hook_sweeper = spawn_stale_delivery_sweeper(
-            state.hooks.clone(),
-            state.clock.clone(),
-            state.config.hook_sweep_interval,
-            shutdown_rx.clone(),
-        );
         let timeout_sweeper = spawn_deploy_timeout_sweeper(state.clone(), shutdown_rx.clone());
+        let webhook_worker =
+            spawn_worker(state.webhooks.clone(), state.config.webhook_poll_interval, shutdown_rx.clone());
+        let expiry_sweeper = spawn_expiry_reminder_sweeper(state.clone(), shutdown_rx.clone());
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx;
         let serving = tokio::spawn(async move {
@@ -167,7 +163,8 @@ impl RunningServer {
                 })
                 .await
         });
-        let background = [Some(flusher), Some(hook_sweeper), Some(timeout_sweeper), change_follower];
+        let background =
+            [Some(flusher), Some(timeout_sweeper), Some(webhook_worker), Some(expiry_sweeper), change_follower];
         Ok(Self { addr, state, shutdown, serving, background: background.into_iter().flatten().collect() })
     }
 
@@ -200,6 +197,21 @@ fn spawn_deploy_timeout_sweeper(state: AppState, shutdown: watch::Receiver<bool>
         async move {
             if let Err(err) = time_out_overdue(&state).await {
                 tracing::warn!(error = %err, "could not look for deployments past their deploy timeout");
+            }
+        }
+    })
+}
+
+fn spawn_expiry_reminder_sweeper(state: AppState, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let interval = state.config.expiry_sweep_interval;
+    spawn_every(interval, shutdown, OnShutdown::Stop, move || {
+        let state = state.clone();
+        async move {
+            if let Err(err) = crate::service::webhooks::send_expiry_reminders(&state).await {
+                tracing::warn!(error = %err, "could not send token expiry reminders");
+            }
+            if let Err(err) = crate::service::webhooks::prune_deliveries(&state).await {
+                tracing::warn!(error = %err, "could not prune old webhook deliveries");
             }
         }
     })

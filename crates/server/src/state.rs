@@ -10,7 +10,8 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
-use crate::outbox::deploy_hook::HookSender;
+use crate::outbox::deploy_hook::DeployHooks;
+use crate::outbox::webhooks::WebhookSender;
 use crate::rate_limit::{FailureLimiter, LoginThrottle};
 use crate::salt::SaltStatus;
 use crate::service::labels::LabelCache;
@@ -33,7 +34,10 @@ pub struct Shared {
     pub clock: Arc<Clock>,
     pub metrics: Arc<Metrics>,
     pub last_used: Arc<LastUsed>,
-    pub hooks: HookSender,
+    /// Builds deploy hook deliveries for the outbox.
+    pub hooks: DeployHooks,
+    /// Delivers the outbox: org webhooks and deploy hooks.
+    pub webhooks: WebhookSender,
     pub salt_status: SaltStatus,
     pub labels: LabelCache,
     /// The keys that sign secret scanning alerts, fetched when first needed.

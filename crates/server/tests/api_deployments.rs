@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use common::*;
 use gatepass_client::CreateToken;
 use gatepass_core::id::{DeploymentId, EnvironmentId, OrgId, ProjectId};
@@ -70,9 +72,62 @@ async fn flaky_receiver() -> (String, mpsc::UnboundedReceiver<Delivery>, Arc<Ato
     (url, receiver, attempts)
 }
 
+/// The outbox worker polls often, so retries are seen soon after the clock moves.
+fn quick_outbox(config: &mut gatepass_server::ServerConfig) {
+    config.webhook_poll_interval = std::time::Duration::from_millis(50);
+}
+
+/// Whether `delivery` carries a Standard Webhooks signature by `secret`
+/// (checked as the specification says, not with gatepass's own code).
+fn signed_by(delivery: &Delivery, secret: &str) -> bool {
+    let header = |name: &str| delivery.headers[name].to_str().unwrap().to_string();
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.", header("webhook-id"), header("webhook-timestamp")).as_bytes());
+    mac.update(&delivery.body);
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    header("webhook-signature").split(' ').any(|signature| signature == expected)
+}
+
+async fn wait_for_attempts(attempts: &AtomicU32, count: u32) {
+    for _ in 0..500 {
+        if attempts.load(Ordering::SeqCst) >= count {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the hook saw {} attempts, not {count}", attempts.load(Ordering::SeqCst));
+}
+
+/// The delivery that succeeds once the retry of a failed attempt is due.
+/// The clock moves in steps, since the retry is scheduled only once the
+/// failed attempt is recorded, a moment after the receiver answered.
+async fn retried(server: &TestServer, deliveries: &mut mpsc::UnboundedReceiver<Delivery>) -> Delivery {
+    for _ in 0..50 {
+        server.server.state.clock.advance(time::Duration::seconds(6));
+        if let Ok(Some(delivery)) = tokio::time::timeout(std::time::Duration::from_millis(200), deliveries.recv()).await
+        {
+            return delivery;
+        }
+    }
+    panic!("the retry never came");
+}
+
+async fn hook_status_becomes(fx: &Fixture, deployment: &str, wanted: &str) {
+    let mut status = String::new();
+    for _ in 0..250 {
+        status = fx.admin.get_deployment(deployment).await.unwrap().hook_status;
+        if status == wanted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("hook_status stayed {status:?}, not {wanted:?}");
+}
+
 #[tokio::test]
 async fn deployments_reach_the_deploy_hook_signed_after_a_retry() {
-    let server = TestServer::start_with(|config| config.hook_retry_base = std::time::Duration::from_millis(10)).await;
+    let server = TestServer::start_with(quick_outbox).await;
     let fx = server.fixture("free").await;
     let (url, mut deliveries, attempts) = flaky_receiver().await;
     let hook = fx.admin.set_deploy_hook("web", &url).await.unwrap();
@@ -86,45 +141,37 @@ async fn deployments_reach_the_deploy_hook_signed_after_a_retry() {
         server.client(token.token.expose_secret()).deploy("web", &deploy_request("production", "main")).await.unwrap();
     assert_eq!(deployment.hook_status, "pending");
 
-    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    // The first attempt fails; the retry is due within 10 s.
+    wait_for_attempts(&attempts, 1).await;
+    assert_eq!(fx.admin.get_deployment(&deployment.id).await.unwrap().hook_status, "pending");
+    let delivery = retried(&server, &mut deliveries).await;
     assert_eq!(attempts.load(Ordering::SeqCst), 2, "one failure, then success");
-    let timestamp = delivery.headers["x-gatepass-timestamp"].to_str().unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(hook.secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(&delivery.body);
-    let expected: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(delivery.headers["x-gatepass-signature"], format!("sha256={expected}").as_str());
+    assert!(signed_by(&delivery, &hook.secret), "{:?}", delivery.headers);
+    assert!(delivery.headers["webhook-id"].to_str().unwrap().starts_with("msg_"));
+    assert!(delivery.headers.get("x-gatepass-signature").is_none(), "the old scheme is gone");
     let payload: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
-    assert_eq!(payload["event"], "deployment.created");
+    assert_eq!(
+        (payload["type"].as_str(), payload["event"].as_str()),
+        (Some("deployment.created"), Some("deployment.created"))
+    );
     assert_eq!(payload["deployment"]["id"], deployment.id.as_str());
     assert_eq!(payload["deployment"]["ref"], "main");
 
     // The status is saved once the delivery finishes.
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = fx.admin.get_deployment(&deployment.id).await.unwrap().hook_status;
-        if status == "delivered" {
-            break;
-        }
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "delivered");
+    hook_status_becomes(&fx, &deployment.id, "delivered").await;
 }
 
 #[tokio::test]
-async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
-    let server = TestServer::start_with(|config| {
-        config.hook_retry_base = std::time::Duration::from_millis(10);
-        config.hook_sweep_interval = std::time::Duration::from_millis(50);
-    })
-    .await;
+async fn a_delivery_a_stopped_node_left_claimed_is_taken_over_once() {
+    let server = TestServer::start_with(quick_outbox).await;
     let fx = server.fixture("free").await;
-    let (url, mut deliveries, _) = flaky_receiver().await;
-    fx.admin.set_deploy_hook("web", &url).await.unwrap();
+    let (url, mut deliveries, attempts) = flaky_receiver().await;
+    let hook = fx.admin.set_deploy_hook("web", &url).await.unwrap();
+    let state = &server.server.state;
 
-    // What a node that crashed an hour ago, mid-delivery, left in the store.
-    let left_pending = Deployment {
+    // What a node that crashed mid-delivery left in the store: a deployment
+    // with its hook delivery, claimed by that node.
+    let left_behind = Deployment {
         id: DeploymentId::generate(),
         org_id: OrgId::parse(&fx.org.id).unwrap(),
         project_id: ProjectId::parse(&fx.project.id).unwrap(),
@@ -137,31 +184,32 @@ async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
         log_url: None,
         environment_url: None,
         created_by: Actor::system(),
-        created_at: time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        created_at: state.clock.now() + time::Duration::hours(1),
         started_at: None,
         finished_at: None,
     };
-    server.server.state.store.create_deployment(&left_pending).await.unwrap();
+    let project = state.store.find_project(left_behind.project_id).await.unwrap().unwrap();
+    let outbox = state.hooks.delivery(&left_behind, &project, Some("production".into()));
+    state.store.create_deployment(&left_behind, Some(&outbox)).await.unwrap();
+    let due = left_behind.created_at;
+    assert_eq!(state.store.claim_due_deliveries(due, due + time::Duration::seconds(45), 10).await.unwrap().len(), 1);
 
-    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
+    state.clock.advance(time::Duration::hours(1));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(deliveries.try_recv().is_err(), "the stopped node's claim still holds");
+    state.clock.advance(time::Duration::seconds(50));
+    // Taken over: its first attempt fails (the receiver's first answer), the retry succeeds.
+    wait_for_attempts(&attempts, 1).await;
+    let delivery = retried(&server, &mut deliveries).await;
+    assert!(signed_by(&delivery, &hook.secret));
+    assert_eq!(delivery.headers["webhook-id"], outbox.id.as_str());
     let payload: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
-    assert_eq!(payload["event"], "deployment.created");
-    assert_eq!(payload["deployment"]["id"], left_pending.id.as_str());
+    assert_eq!(payload["deployment"]["id"], left_behind.id.as_str());
     assert_eq!(payload["deployment"]["environment_name"], "production");
     assert_eq!(payload["project"]["slug"], "web");
-    assert_eq!(delivery.headers["x-gatepass-delivery"], left_pending.id.as_str());
-    let mut status = String::new();
-    for _ in 0..100 {
-        status = fx.admin.get_deployment(left_pending.id.as_str()).await.unwrap().hook_status;
-        if status == "delivered" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "delivered");
+    hook_status_becomes(&fx, left_behind.id.as_str(), "delivered").await;
 
-    // A deployment made now is delivered by its own node, and the sweeps
-    // that follow leave it alone: one delivery each.
+    // A deployment made now is delivered by its own node, once.
     let token = fx
         .admin
         .create_token(&fx.org.id, &CreateToken { project: Some("web".into()), ..Default::default() })
@@ -170,10 +218,10 @@ async fn a_delivery_a_stopped_node_left_pending_is_resumed_once() {
     let fresh =
         server.client(token.token.expose_secret()).deploy("web", &deploy_request("production", "main")).await.unwrap();
     let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), deliveries.recv()).await.unwrap().unwrap();
-    assert_eq!(delivery.headers["x-gatepass-delivery"], fresh.id.as_str());
+    let payload: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
+    assert_eq!(payload["deployment"]["id"], fresh.id.as_str());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(deliveries.try_recv().is_err(), "no delivery was sent twice");
-    assert_eq!(server.server.state.metrics.hook_deliveries_resumed.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]

@@ -530,3 +530,170 @@ pub fn convert_all<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreR
 pub fn convert_one<R, T: TryFrom<R, Error = StoreError>>(row: Option<R>) -> StoreResult<Option<T>> {
     row.map(T::try_from).transpose()
 }
+
+pub const WEBHOOK_COLUMNS: &str = "id, org_id, url, events, description, secret, previous_secret, \
+    previous_secret_until, disabled_at, disabled_reason, created_at";
+pub const DELIVERY_COLUMNS: &str = "id, webhook_id, deployment_id, org_id, event_type, body, created_at, status, \
+    attempts, next_attempt_at, last_status_code, last_error";
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: String,
+    pub org_id: String,
+    pub url: String,
+    pub events: String,
+    pub description: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<i64>,
+    pub disabled_at: Option<i64>,
+    pub disabled_reason: Option<String>,
+    pub created_at: i64,
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+    fn try_from(row: WebhookRow) -> StoreResult<Webhook> {
+        Ok(Webhook {
+            id: id(WebhookId::parse, &row.id)?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            url: row.url,
+            events: row.events.split_whitespace().map(str::to_string).collect(),
+            description: row.description,
+            secret: row.secret,
+            previous_secret: row.previous_secret,
+            previous_secret_until: row.previous_secret_until.map(from_millis),
+            disabled_at: row.disabled_at.map(from_millis),
+            disabled_reason: row.disabled_reason,
+            created_at: from_millis(row.created_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub webhook_id: Option<String>,
+    pub deployment_id: Option<String>,
+    pub org_id: String,
+    pub event_type: String,
+    pub body: String,
+    pub created_at: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(row: DeliveryRow) -> StoreResult<Delivery> {
+        Ok(Delivery {
+            id: id(DeliveryId::parse, &row.id)?,
+            webhook_id: row.webhook_id.as_deref().map(|w| id(WebhookId::parse, w)).transpose()?,
+            deployment_id: row.deployment_id.as_deref().map(|d| id(DeploymentId::parse, d)).transpose()?,
+            org_id: id(OrgId::parse, &row.org_id)?,
+            event_type: row.event_type,
+            body: row.body,
+            created_at: from_millis(row.created_at),
+            status: DeliveryStatus::parse(&row.status)
+                .ok_or_else(|| corrupt(format!("unknown delivery status {:?}", row.status)))?,
+            attempts: u32::try_from(row.attempts).map_err(corrupt)?,
+            next_attempt_at: row.next_attempt_at.map(from_millis),
+            last_status_code: row.last_status_code.map(u16::try_from).transpose().map_err(corrupt)?,
+            last_error: row.last_error,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AttemptRow {
+    pub delivery_id: String,
+    pub at: i64,
+    pub status_code: Option<i64>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+impl TryFrom<AttemptRow> for DeliveryAttempt {
+    type Error = StoreError;
+    fn try_from(row: AttemptRow) -> StoreResult<DeliveryAttempt> {
+        Ok(DeliveryAttempt {
+            at: from_millis(row.at),
+            status_code: row.status_code.map(u16::try_from).transpose().map_err(corrupt)?,
+            duration_ms: u64::try_from(row.duration_ms).map_err(corrupt)?,
+            error: row.error,
+        })
+    }
+}
+
+/// Groups `attempts` (ordered by delivery, then attempt) under their deliveries.
+pub fn with_attempts(
+    deliveries: Vec<Delivery>,
+    attempts: Vec<AttemptRow>,
+) -> StoreResult<Vec<(Delivery, Vec<DeliveryAttempt>)>> {
+    let mut grouped: Vec<(Delivery, Vec<DeliveryAttempt>)> =
+        deliveries.into_iter().map(|delivery| (delivery, Vec::new())).collect();
+    for row in attempts {
+        if let Some((_, list)) = grouped.iter_mut().find(|(delivery, _)| delivery.id.as_str() == row.delivery_id) {
+            list.push(row.try_into()?);
+        }
+    }
+    Ok(grouped)
+}
+
+/// The status, next attempt and webhook change a finished attempt stores:
+/// (status, next_attempt_at, disable reason).
+pub fn after_attempt_columns(after: &AfterAttempt) -> (&'static str, Option<i64>, Option<&str>) {
+    // (A deploy hook's deployment follows with `hook_status_after`.)
+    match after {
+        AfterAttempt::Delivered => (DeliveryStatus::Delivered.as_str(), None, None),
+        AfterAttempt::RetryAt(at) => (DeliveryStatus::Pending.as_str(), Some(to_millis(*at)), None),
+        AfterAttempt::GiveUp => (DeliveryStatus::Failed.as_str(), None, None),
+        AfterAttempt::DisableEndpoint { reason } => (DeliveryStatus::Failed.as_str(), None, Some(reason)),
+    }
+}
+
+/// The deliveries an audit event fans out to among an org's `webhooks`
+/// (enabled or not: the caller reads only enabled ones).
+pub fn deliveries_for_event(event: &AuditEvent, webhooks: &[Webhook]) -> Vec<Delivery> {
+    let Some(event_type) = webhook_event_type(&event.action) else {
+        return Vec::new();
+    };
+    let subscribed: Vec<&Webhook> = webhooks
+        .iter()
+        .filter(|webhook| webhook.disabled_at.is_none())
+        .filter(|webhook| gatepass_core::webhook::subscribes(&webhook.events, event_type))
+        .collect();
+    if subscribed.is_empty() {
+        return Vec::new();
+    }
+    let body = webhook_body(event_type, event);
+    subscribed.into_iter().map(|webhook| Delivery::new(webhook, event_type, body.clone(), event.at)).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenWithReminderRow {
+    #[sqlx(flatten)]
+    pub token: TokenRow,
+    /// The tightest reminder threshold (days) sent so far.
+    pub reminded: Option<i64>,
+}
+
+impl TryFrom<TokenWithReminderRow> for (TokenRecord, Option<u32>) {
+    type Error = StoreError;
+    fn try_from(row: TokenWithReminderRow) -> StoreResult<(TokenRecord, Option<u32>)> {
+        let reminded = row.reminded.map(u32::try_from).transpose().map_err(corrupt)?;
+        Ok((row.token.try_into()?, reminded))
+    }
+}
+
+/// The deploy hook status a deployment takes after an attempt, once final.
+pub fn hook_status_after(after: &AfterAttempt) -> Option<HookStatus> {
+    match after {
+        AfterAttempt::Delivered => Some(HookStatus::Delivered),
+        AfterAttempt::RetryAt(_) => None,
+        AfterAttempt::GiveUp | AfterAttempt::DisableEndpoint { .. } => Some(HookStatus::Failed),
+    }
+}

@@ -15,9 +15,11 @@ use time::{Duration, OffsetDateTime};
 use crate::*;
 
 mod deployments;
+mod outbox;
 mod policy;
 mod trust;
 pub use deployments::*;
+pub use outbox::*;
 pub use policy::*;
 pub use trust::*;
 
@@ -48,7 +50,9 @@ macro_rules! store_contract_tests {
             deleting_a_project_revokes_its_tokens,
             deleting_an_org_takes_everything_in_it_and_nothing_else,
             deployments_list_newest_first,
-            stale_hook_deliveries_are_claimed_once,
+            due_deliveries_are_claimed_once_and_finished,
+            an_event_queues_a_delivery_to_each_subscribed_webhook,
+            an_expiry_reminder_is_recorded_once_per_threshold,
             a_deployment_starts_its_history_queued_by_its_creator,
             a_status_report_moves_a_deployment_only_from_the_state_it_expects,
             concurrent_reports_from_the_same_state_record_one_move,
@@ -524,7 +528,7 @@ pub async fn deployments_list_newest_first(store: SharedStore) {
             started_at: None,
             finished_at: None,
         };
-        store.create_deployment(&deployment).await.unwrap();
+        store.create_deployment(&deployment, None).await.unwrap();
         ids.push(deployment.id);
     }
     let listed: Vec<_> = store.list_deployments(web.id, 2).await.unwrap().into_iter().map(|d| d.id).collect();
@@ -532,74 +536,6 @@ pub async fn deployments_list_newest_first(store: SharedStore) {
     assert!(store.set_hook_status(ids[0], HookStatus::Delivered).await.unwrap());
     let first = store.find_deployment(ids[0]).await.unwrap().unwrap();
     assert_eq!((first.state, first.hook_status), (DeploymentState::Queued, HookStatus::Delivered));
-}
-
-pub async fn stale_hook_deliveries_are_claimed_once(store: SharedStore) {
-    let (org, _) = org(&store, "acme", Plan::Free).await;
-    let web = project(&store, &org, "web").await;
-    let env =
-        Environment { id: EnvironmentId::generate(), project_id: web.id, name: "production".into(), created_at: now() };
-    store.create_environment(&env).await.unwrap();
-    let start = now() - Duration::hours(1);
-    let deploy = |minutes: i64, hook_status: HookStatus| Deployment {
-        id: DeploymentId::generate(),
-        org_id: org.id,
-        project_id: web.id,
-        environment_id: env.id,
-        git_ref: "main".into(),
-        commit_sha: format!("abc{minutes}"),
-        description: String::new(),
-        state: DeploymentState::Queued,
-        hook_status,
-        log_url: None,
-        environment_url: None,
-        created_by: Actor::system(),
-        created_at: start + Duration::minutes(minutes),
-        started_at: None,
-        finished_at: None,
-    };
-    // Left pending 60 and 50 minutes ago, pending since just now (its
-    // creator is still delivering), already delivered, and without a hook.
-    let oldest = deploy(0, HookStatus::Pending);
-    let older = deploy(10, HookStatus::Pending);
-    let fresh = deploy(59, HookStatus::Pending);
-    let delivered = deploy(1, HookStatus::Delivered);
-    let without_hook = deploy(2, HookStatus::None);
-    for deployment in [&oldest, &older, &fresh, &delivered, &without_hook] {
-        store.create_deployment(deployment).await.unwrap();
-    }
-    let stale_before = start + Duration::minutes(30);
-    let claimed = |deployments: Vec<Deployment>| deployments.into_iter().map(|d| d.id).collect::<Vec<_>>();
-
-    let first = store.claim_stale_hook_deliveries(stale_before, now(), 1).await.unwrap();
-    assert_eq!(claimed(first), vec![oldest.id], "oldest claim first, at most the limit");
-    let rest = store.claim_stale_hook_deliveries(stale_before, now(), 10).await.unwrap();
-    assert_eq!(rest.len(), 1);
-    assert_eq!(rest[0], older, "the whole record comes back");
-    assert!(store.claim_stale_hook_deliveries(stale_before, now(), 10).await.unwrap().is_empty(), "claimed once");
-
-    // Concurrent claimers split the stale deliveries between them.
-    let mut left_behind = Vec::new();
-    for minutes in 20..28 {
-        let deployment = deploy(minutes, HookStatus::Pending);
-        store.create_deployment(&deployment).await.unwrap();
-        left_behind.push(deployment.id);
-    }
-    let claims = (0..4).map(|_| {
-        let store = store.clone();
-        tokio::spawn(async move { store.claim_stale_hook_deliveries(stale_before, now(), 3).await.unwrap() })
-    });
-    let mut all: Vec<DeploymentId> = Vec::new();
-    for claim in claims {
-        all.extend(claimed(claim.await.unwrap()));
-    }
-    all.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    left_behind.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-    assert_eq!(all, left_behind, "every stale delivery claimed exactly once");
-
-    // A delivery whose claim went stale again (its node stopped too) is claimed again.
-    let later = now() + Duration::hours(2);
-    assert_eq!(store.claim_stale_hook_deliveries(later, later, 20).await.unwrap().len(), 11);
 }
 
 pub async fn audit_events_list_per_org(store: SharedStore) {
@@ -1061,7 +997,7 @@ pub async fn pages_cover_every_row_once_in_order_even_when_instants_tie(store: S
             started_at: None,
             finished_at: None,
         };
-        store.create_deployment(&deployment).await.unwrap();
+        store.create_deployment(&deployment, None).await.unwrap();
     }
     let deployments = all_pages(
         3,

@@ -8,10 +8,12 @@ pub mod contract;
 mod error;
 mod records;
 mod traits;
+mod webhooks;
 
 pub use error::{StoreError, StoreResult};
 pub use records::*;
 pub use traits::*;
+pub use webhooks::*;
 
 /// Milliseconds since the Unix epoch: how every backend stores instants.
 pub fn to_millis(instant: time::OffsetDateTime) -> i64 {

@@ -1,7 +1,9 @@
 //! One small trait per concern; [`Store`] is all of them together.
 
 use async_trait::async_trait;
-use gatepass_core::id::{BranchRuleId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, TrustPolicyId, UserId};
+use gatepass_core::id::{
+    BranchRuleId, DeliveryId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, TrustPolicyId, UserId, WebhookId,
+};
 use gatepass_core::plan::Plan;
 use gatepass_core::policy::OrgPolicy;
 use gatepass_core::role::Role;
@@ -9,6 +11,7 @@ use gatepass_core::token::TokenDigest;
 use time::OffsetDateTime;
 
 use crate::records::*;
+use crate::webhooks::*;
 use crate::StoreResult;
 
 #[async_trait]
@@ -176,9 +179,11 @@ pub trait TrustStore {
 
 #[async_trait]
 pub trait DeploymentStore {
-    /// Records the deployment and the first entry of its status history
-    /// ([`StatusReport::created`]), atomically.
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()>;
+    /// Records the deployment, the first entry of its status history
+    /// ([`StatusReport::created`]) and, when its project has a deploy hook,
+    /// that hook's delivery in the outbox ([`Delivery::for_deploy_hook`]),
+    /// atomically.
+    async fn create_deployment(&self, deployment: &Deployment, hook: Option<&Delivery>) -> StoreResult<()>;
     async fn find_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
     /// Newest first, at most `limit`.
     async fn list_deployments(&self, project: ProjectId, limit: u32) -> StoreResult<Vec<Deployment>>;
@@ -205,24 +210,13 @@ pub trait DeploymentStore {
     /// their project's deploy timeout at `now`, longest first.
     async fn overdue_deployments(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<Deployment>>;
     async fn set_hook_status(&self, id: DeploymentId, status: HookStatus) -> StoreResult<bool>;
-    /// Claims for the calling node, at `now`, up to `limit` deployments whose
-    /// deploy hook is still pending and was last claimed before `stale_before`,
-    /// oldest claim first, and returns them. [`create_deployment`] claims a
-    /// deployment for its creator; a claim goes stale only when the node that
-    /// holds it stopped before finishing. Concurrent callers never get the
-    /// same deployment.
-    ///
-    /// [`create_deployment`]: DeploymentStore::create_deployment
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>>;
 }
 
 #[async_trait]
 pub trait AuditStore {
+    /// Records the event and, in the same transaction, queues its delivery
+    /// to every enabled webhook of its org that subscribes to it (see
+    /// [`webhook_event_type`]), so that no event is lost between the two.
     async fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first, at most `limit`; `None` lists events outside any org.
     async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>>;
@@ -237,6 +231,64 @@ pub trait AuditStore {
         after: Option<&PageKey>,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Org webhook endpoints and the outbox of their deliveries.
+#[async_trait]
+pub trait WebhookStore {
+    async fn create_webhook(&self, webhook: &Webhook) -> StoreResult<()>;
+    async fn find_webhook(&self, id: WebhookId) -> StoreResult<Option<Webhook>>;
+    /// Oldest first.
+    async fn list_webhooks(&self, org: OrgId) -> StoreResult<Vec<Webhook>>;
+    /// Saves url, events, description, secrets and the disabled state.
+    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<bool>;
+    /// Deletes the endpoint with its deliveries.
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<bool>;
+    /// Queues deliveries (a test event) outside any audit event.
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> StoreResult<()>;
+    async fn find_delivery(&self, id: DeliveryId) -> StoreResult<Option<Delivery>>;
+    /// The endpoint's latest `limit` deliveries, newest first, each with its
+    /// attempts, oldest first.
+    async fn list_deliveries(
+        &self,
+        webhook: WebhookId,
+        limit: u32,
+    ) -> StoreResult<Vec<(Delivery, Vec<DeliveryAttempt>)>>;
+    /// Makes the delivery pending again, due at `now`, with the same id;
+    /// returns false when it is unknown or being attempted right now (its
+    /// claim holds at `now`), so the attempt's end cannot overwrite it.
+    async fn redeliver(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Claims for the calling node, until `claim_until`, up to `limit`
+    /// pending deliveries due at `now` that no live claim holds, to enabled
+    /// endpoints and deploy hooks, soonest due first, and returns them with
+    /// where they go.
+    /// Concurrent callers (on any node) never get the same delivery; a claim
+    /// that runs out (its node stopped) lets any node take it over.
+    async fn claim_due_deliveries(
+        &self,
+        now: OffsetDateTime,
+        claim_until: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<(Delivery, DeliveryTarget)>>;
+    /// Records an attempt and what follows it, releasing the claim; with
+    /// [`AfterAttempt::DisableEndpoint`] the endpoint is disabled too, and a
+    /// deploy hook delivery that ends sets its deployment's `hook_status`.
+    async fn finish_attempt(&self, id: DeliveryId, attempt: &DeliveryAttempt, after: &AfterAttempt) -> StoreResult<()>;
+    /// Forgets finished (delivered or failed) deliveries made before
+    /// `before`, with their attempts; returns how many.
+    async fn prune_deliveries(&self, before: OffsetDateTime) -> StoreResult<u64>;
+    /// Unrevoked tokens expiring after `now` and at or before `until`, each
+    /// with the tightest reminder threshold (days) sent for it so far.
+    async fn tokens_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> StoreResult<Vec<(TokenRecord, Option<u32>)>>;
+    /// Records that the reminders for `token` down to `days` are sent and,
+    /// in the same transaction and only if `days` was not recorded before,
+    /// records `event` (a `token.expiring`) with its deliveries. Returns
+    /// whether it did: of nodes sweeping at once, exactly one does.
+    async fn record_expiry_reminder(&self, token: TokenId, days: u32, event: &AuditEvent) -> StoreResult<bool>;
 }
 
 /// Small key/value settings the server keeps about itself (salt fingerprint).
@@ -288,6 +340,7 @@ pub trait Store:
     + TrustStore
     + DeploymentStore
     + AuditStore
+    + WebhookStore
     + SettingStore
     + TokenChangeFeed
     + Send

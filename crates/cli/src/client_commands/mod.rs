@@ -15,6 +15,7 @@ pub mod token_policy;
 pub mod tokens;
 pub mod trust;
 pub mod wait;
+pub mod webhooks;
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -117,6 +118,10 @@ impl GlobalArgs {
         };
         let kind = if credential.starts_with(SESSION_PREFIX) { CredentialKind::Session } else { CredentialKind::Token };
         let client = Client::new(&url, Some(&credential)).with_list_limit(self.list_limit());
+        if kind == CredentialKind::Token {
+            // Clones share what the server says of the token's expiry.
+            let _ = TOKEN_CLIENT.set(client.clone());
+        }
         Ok(Ctx { client, kind, json: self.json })
     }
 }
@@ -167,6 +172,38 @@ impl Ctx {
             }
         }
         Err(exit::CliError::NotFound(format!("token {id} not found in any of your organizations")).into())
+    }
+}
+
+/// The client of this run when it uses a deployment token, to warn about
+/// its expiry at the end (see [`warn_if_token_expires_soon`]).
+static TOKEN_CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+
+/// How close an expiry must be for a CI warning.
+const WARN_WITHIN_DAYS: i64 = 7;
+
+/// After a run with a deployment token that the server says expires within
+/// 7 days (`Gatepass-Token-Expires`): in GitHub Actions, a `::warning::`
+/// annotation on the run; in other CIs, a plain warning. On stderr, so
+/// `--json` output stays clean (the Actions runner reads both streams).
+pub fn warn_if_token_expires_soon() {
+    let Some(expires) = TOKEN_CLIENT.get().and_then(Client::token_expires) else { return };
+    let Ok(expires) = time::OffsetDateTime::parse(&expires, &time::format_description::well_known::Rfc3339) else {
+        return;
+    };
+    let days = gatepass_core::webhook::days_left(expires, time::OffsetDateTime::now_utc());
+    if days > WARN_WITHIN_DAYS {
+        return;
+    }
+    let is = |name: &str| std::env::var(name).is_ok_and(|value| value.eq_ignore_ascii_case("true") || value == "1");
+    let unit = if days == 1 { "day" } else { "days" };
+    if is("GITHUB_ACTIONS") {
+        eprintln!("::warning::gatepass token expires in {days} {unit}");
+    } else if is("CI") {
+        eprintln!(
+            "{} gatepass token expires in {days} {unit}: rotate it before it breaks the pipeline",
+            crate::output::warning_label()
+        );
     }
 }
 

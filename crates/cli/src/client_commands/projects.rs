@@ -175,7 +175,7 @@ pub async fn projects(global: &GlobalArgs, command: ProjectsCommand) -> anyhow::
                 return output::print_json(&hook);
             }
             println!("{} Deployments of {project} are now POSTed to {}", output::check(), hook.url);
-            println!("Signing secret (shown once; check X-Gatepass-Signature with it): {}", hook.secret);
+            println!("Signing secret (shown once; check the webhook-signature header with it): {}", hook.secret);
         }
         ProjectsCommand::SetDeployTimeout { project, timeout } => {
             let updated = ctx.client.set_deploy_timeout(&project, &timeout).await?;

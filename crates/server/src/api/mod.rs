@@ -18,6 +18,7 @@ mod projects;
 mod sessions;
 mod tokens;
 mod trust;
+mod webhooks;
 
 use axum::http::{header, HeaderValue};
 use utoipa_axum::router::OpenApiRouter;
@@ -46,11 +47,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(leaks::report_tokens))
         .merge(deployments::routes())
         .merge(events::routes())
+        .merge(webhooks::routes())
 }
 
 pub fn router() -> axum::Router<AppState> {
     let (router, _) = routes().split_for_parts();
-    router.fallback(not_found)
+    router.fallback(not_found).layer(axum::middleware::from_fn(crate::auth::expiry_notice::announce_expiry))
 }
 
 async fn not_found() -> ServiceError {

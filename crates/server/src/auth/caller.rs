@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap};
 use gatepass_core::access::{Principal, TokenGrant};
 use time::OffsetDateTime;
 
+use super::expiry_notice::ExpirySlot;
 use super::session;
 use super::ClientIp;
 use crate::metrics::{bump, AuthFailure};
@@ -43,7 +44,11 @@ impl FromRequestParts<AppState> for Caller {
         let outcome = if session::is_session_credential(credential) {
             authenticate_session(state, credential, client_ip).await
         } else {
-            authenticate_token(state, credential, client_ip, now, standing).await
+            let caller = authenticate_token(state, credential, client_ip, now, standing).await;
+            if let (Ok(caller), Some(slot)) = (&caller, parts.extensions.get::<ExpirySlot>()) {
+                slot.note(caller.token.as_ref().and_then(|token| token.expires_at), now);
+            }
+            caller
         };
         match outcome {
             Ok(caller) => Ok(caller),

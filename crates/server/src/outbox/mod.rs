@@ -3,3 +3,5 @@
 //! when the node that claimed it stops.
 
 pub mod deploy_hook;
+pub mod ssrf;
+pub mod webhooks;

@@ -100,6 +100,10 @@ pub enum AuditAction {
     OrgPolicyChanged,
     TrustPolicyCreated,
     TrustPolicyDeleted,
+    TokenExpiring,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
     DeploymentCreated,
     DeploymentStatus,
     DeploymentArchived,
@@ -140,6 +144,10 @@ impl AuditAction {
             OrgPolicyChanged => "org.policy_changed",
             TrustPolicyCreated => "trust_policy.created",
             TrustPolicyDeleted => "trust_policy.deleted",
+            TokenExpiring => "token.expiring",
+            WebhookCreated => "webhook.created",
+            WebhookUpdated => "webhook.updated",
+            WebhookDeleted => "webhook.deleted",
             DeploymentCreated => "deployment.created",
             DeploymentStatus => "deployment.status",
             DeploymentArchived => "deployment.archived",
@@ -205,7 +213,10 @@ async fn write(
         details,
         at: state.clock.now(),
     };
-    if let Err(err) = state.store.record_event(&event).await {
-        tracing::error!(action = action.as_str(), %target, error = %err, "could not record audit event");
+    match state.store.record_event(&event).await {
+        // Its webhook deliveries were queued with it: send them now.
+        Ok(()) if gatepass_store::webhook_event_type(&event.action).is_some() => state.webhooks.wake(),
+        Ok(()) => {}
+        Err(err) => tracing::error!(action = action.as_str(), %target, error = %err, "could not record audit event"),
     }
 }

@@ -108,10 +108,16 @@ pub async fn create(
         started_at: None,
         finished_at: None,
     };
-    state.store.create_deployment(&deployment).await?;
+    // The deploy hook's delivery is written with the deployment, so a crash
+    // between the two cannot lose it.
+    let hook = project
+        .deploy_hook
+        .is_some()
+        .then(|| state.hooks.delivery(&deployment, project, Some(environment.name.clone())));
+    state.store.create_deployment(&deployment, hook.as_ref()).await?;
     bump(&state.metrics.deployments_created);
-    if let Some(hook) = project.deploy_hook.clone() {
-        state.hooks.dispatch(&deployment, hook, project, Some(environment.name.clone()));
+    if hook.is_some() {
+        state.webhooks.wake();
     }
     let details = json!({
         "project": project.id, "environment": environment.name,

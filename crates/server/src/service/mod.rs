@@ -20,6 +20,7 @@ pub mod token_policy;
 pub mod tokens;
 pub mod trust;
 pub mod urls;
+pub mod webhooks;
 
 pub use caller::Caller;
 pub use error::{blocking, invalid, ServiceError, ServiceResult};

@@ -22,6 +22,7 @@ mod session;
 mod token_page;
 mod tokens;
 mod trusted_deploys;
+mod webhooks;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -74,6 +75,9 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{org}/settings"), get(org_settings::page).post(org_settings::rename))
         .route(&format!("{org}/settings/policy"), post(org_settings::set_policy))
         .route(&format!("{org}/delete"), post(org_settings::delete))
+        .route(&format!("{org}/webhooks"), get(webhooks::page).post(webhooks::create))
+        .route(&format!("{org}/webhooks/{{id}}/delete"), post(webhooks::delete))
+        .route(&format!("{org}/webhooks/{{id}}/deliveries/{{delivery}}/redeliver"), post(webhooks::redeliver))
         .route("/admin", get(admin::page))
         .route("/admin/orgs", post(admin::create_org))
         .route("/admin/orgs/{org}/plan", post(admin::set_plan));

@@ -1,7 +1,7 @@
 //! The org console's **Settings**: the org's name, its plan and usage, its
-//! token policy (with the tokens out of it), the place webhooks will take,
-//! and deleting the org (owners only, confirmed by typing its slug; every
-//! token of it is revoked).
+//! token policy (with the tokens out of it), a link to the Webhooks page, and
+//! deleting the org (owners only, confirmed by typing its slug; every token of
+//! it is revoked).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -35,6 +35,8 @@ struct SettingsPage {
     notice: Option<&'static str>,
     error: Option<String>,
     danger: Option<DangerZone>,
+    /// How many webhooks the org has, for its admins.
+    webhooks_summary: String,
     policy: PolicySection,
 }
 
@@ -102,7 +104,13 @@ async fn build(state: &AppState, console: Console, extras: Extras) -> WebResult<
         Some((name, error)) => (name, Some(error)),
         None => (org.name.clone(), None),
     };
+    let webhooks_summary = match crate::service::webhooks::list(state, &console.web.caller(), org).await {
+        Ok(list) if list.is_empty() => "No webhooks yet.".to_string(),
+        Ok(list) => format!("{} webhook{}.", list.len(), if list.len() == 1 { "" } else { "s" }),
+        Err(_) => "Org admins manage webhooks.".to_string(),
+    };
     Ok(SettingsPage {
+        webhooks_summary,
         crumbs: console.crumbs(),
         heading: "Settings",
         settings_url: console.url("settings"),

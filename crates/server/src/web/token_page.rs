@@ -92,6 +92,19 @@ pub struct TokenRow {
     pub allowed_ips: Option<String>,
     /// Whether it was attenuated from another token.
     pub child: bool,
+    /// "expires in N days", for active tokens that expire within 30 days.
+    pub expiry_badge: Option<String>,
+}
+
+/// The badge of an active token whose expiry is near (the window of
+/// `Gatepass-Token-Expires` and the reminders).
+fn expiry_badge(record: &TokenRecord, status: TokenStatus, now: time::OffsetDateTime) -> Option<String> {
+    let expires_at = record.expires_at.filter(|_| status == TokenStatus::Active)?;
+    if expires_at - now > crate::auth::expiry_notice::NOTICE_WINDOW {
+        return None;
+    }
+    let days = gatepass_core::webhook::days_left(expires_at, now);
+    Some(format!("expires in {days} day{}", if days == 1 { "" } else { "s" }))
 }
 
 /// The badge of a revoked token: why it was revoked.
@@ -359,6 +372,7 @@ fn row(
         revoked_badge: revoked_badge(record),
         allowed_ips: allow_list(record),
         child: record.parent_id.is_some(),
+        expiry_badge: expiry_badge(record, status, now),
     }
 }
 

@@ -46,6 +46,17 @@ impl TestServer {
         self.server.url()
     }
 
+    /// Stops this server gracefully and starts a fresh one (new clock, empty
+    /// caches) on the same address, database and configuration.
+    pub async fn restart(self) -> Self {
+        let mut config = self.server.state.config.clone();
+        // The same address, so clients made before the restart still reach it.
+        config.listen = self.server.addr;
+        self.server.shutdown().await.expect("server stops");
+        let server = RunningServer::start(config).await.expect("server restarts");
+        Self { server, _dir: self._dir, _database: self._database }
+    }
+
     pub fn anonymous(&self) -> Client {
         Client::new(&self.url(), None)
     }

@@ -27,11 +27,11 @@ async fn insert_status(tx: &mut PgConnection, report: &StatusReport) -> Result<(
 
 #[async_trait]
 impl DeploymentStore for PgStore {
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
+    async fn create_deployment(&self, deployment: &Deployment, hook: Option<&Delivery>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ))
         .bind(deployment.id.as_str())
         .bind(deployment.org_id.as_str())
@@ -49,11 +49,13 @@ impl DeploymentStore for PgStore {
         .bind(to_millis(deployment.created_at))
         .bind(deployment.started_at.map(to_millis))
         .bind(deployment.finished_at.map(to_millis))
-        .bind(to_millis(deployment.created_at))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         insert_status(&mut tx, &StatusReport::created(deployment)).await.map_err(backend)?;
+        if let Some(hook) = hook {
+            super::webhooks::insert_delivery(&mut tx, hook).await?;
+        }
         tx.commit().await.map_err(backend)
     }
 
@@ -180,26 +182,5 @@ impl DeploymentStore for PgStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
-    }
-
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>> {
-        // SKIP LOCKED: a row another node is claiming right now is left to it.
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "UPDATE deployments SET hook_claimed_at = $1 WHERE id IN \
-             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < $2 \
-             ORDER BY hook_claimed_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING {DEPLOYMENT_COLUMNS}"
-        ))
-        .bind(to_millis(now))
-        .bind(to_millis(stale_before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
     }
 }

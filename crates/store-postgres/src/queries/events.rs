@@ -13,20 +13,9 @@ const EVENT_COLUMNS: &str = "id, org_id, actor_id, actor_label, action, target, 
 #[async_trait]
 impl AuditStore for PgStore {
     async fn record_event(&self, event: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(event.id.as_str())
-            .bind(event.org_id.map(|o| o.to_string()))
-            .bind(&event.actor.id)
-            .bind(&event.actor.label)
-            .bind(&event.action)
-            .bind(&event.target)
-            .bind(&event.client_ip)
-            .bind(event.details.to_string())
-            .bind(to_millis(event.at))
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        super::webhooks::insert_event_with_deliveries(&mut tx, event).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>> {

@@ -7,5 +7,6 @@ mod events;
 mod projects;
 mod tokens;
 mod trust;
+mod webhooks;
 
 const ORG_COLUMNS: &str = "orgs.id, orgs.name, orgs.slug, orgs.plan, orgs.created_at";

@@ -15,7 +15,7 @@ use crate::{backend, map_err, PgStore};
 /// Last-used rows written by one statement.
 const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
 
-const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
+pub(super) const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
     last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, allowed_ips, parent_id, \
     salt_fingerprint, source";

@@ -27,11 +27,11 @@ async fn insert_status(tx: &mut SqliteConnection, report: &StatusReport) -> Resu
 
 #[async_trait]
 impl DeploymentStore for SqliteStore {
-    async fn create_deployment(&self, deployment: &Deployment) -> StoreResult<()> {
+    async fn create_deployment(&self, deployment: &Deployment, hook: Option<&Delivery>) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend)?;
         sqlx::query(&format!(
-            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}, hook_claimed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO deployments ({DEPLOYMENT_COLUMNS}) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(deployment.id.as_str())
         .bind(deployment.org_id.as_str())
@@ -49,11 +49,13 @@ impl DeploymentStore for SqliteStore {
         .bind(to_millis(deployment.created_at))
         .bind(deployment.started_at.map(to_millis))
         .bind(deployment.finished_at.map(to_millis))
-        .bind(to_millis(deployment.created_at))
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         insert_status(&mut tx, &StatusReport::created(deployment)).await.map_err(backend)?;
+        if let Some(hook) = hook {
+            super::webhooks::insert_delivery(&mut tx, hook).await?;
+        }
         tx.commit().await.map_err(backend)
     }
 
@@ -177,26 +179,5 @@ impl DeploymentStore for SqliteStore {
             .await
             .map_err(backend)?;
         Ok(done.rows_affected() == 1)
-    }
-
-    async fn claim_stale_hook_deliveries(
-        &self,
-        stale_before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> StoreResult<Vec<Deployment>> {
-        // One writer: the select and the update cannot interleave with another claim.
-        let rows: Vec<DeploymentRow> = sqlx::query_as(&format!(
-            "UPDATE deployments SET hook_claimed_at = ? WHERE id IN \
-             (SELECT id FROM deployments WHERE hook_status = 'pending' AND hook_claimed_at < ? \
-             ORDER BY hook_claimed_at LIMIT ?) RETURNING {DEPLOYMENT_COLUMNS}"
-        ))
-        .bind(to_millis(now))
-        .bind(to_millis(stale_before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.writer)
-        .await
-        .map_err(backend)?;
-        convert_all(rows)
     }
 }

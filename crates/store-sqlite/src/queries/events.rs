@@ -11,23 +11,9 @@ use crate::{backend, SqliteStore};
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn record_event(&self, event: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, org_id, actor_id, actor_label, action, target, client_ip, details, at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event.id.as_str())
-        .bind(event.org_id.map(|o| o.to_string()))
-        .bind(&event.actor.id)
-        .bind(&event.actor.label)
-        .bind(&event.action)
-        .bind(&event.target)
-        .bind(&event.client_ip)
-        .bind(event.details.to_string())
-        .bind(to_millis(event.at))
-        .execute(&self.writer)
-        .await
-        .map_err(backend)?;
-        Ok(())
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        super::webhooks::insert_event_with_deliveries(&mut tx, event).await?;
+        tx.commit().await.map_err(backend)
     }
 
     async fn list_events(&self, org: Option<OrgId>, limit: u32) -> StoreResult<Vec<AuditEvent>> {

@@ -7,6 +7,7 @@ mod events;
 mod projects;
 mod tokens;
 mod trust;
+mod webhooks;
 
 pub(crate) use tokens::insert_token_row;
 

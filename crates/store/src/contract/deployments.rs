@@ -54,7 +54,7 @@ async fn setup(store: &SharedStore) -> (Project, Environment, Environment) {
 pub async fn a_deployment_starts_its_history_queued_by_its_creator(store: SharedStore) {
     let (web, production, _) = setup(&store).await;
     let deployment = queued(&web, &production, "abc1", now());
-    store.create_deployment(&deployment).await.unwrap();
+    store.create_deployment(&deployment, None).await.unwrap();
     assert_eq!(store.find_deployment(deployment.id).await.unwrap(), Some(deployment.clone()));
     let history = store.list_statuses(deployment.id).await.unwrap();
     assert_eq!(history, vec![StatusReport::created(&deployment)]);
@@ -66,7 +66,7 @@ pub async fn a_status_report_moves_a_deployment_only_from_the_state_it_expects(s
     let (web, production, _) = setup(&store).await;
     let start = now();
     let deployment = queued(&web, &production, "abc1", start);
-    store.create_deployment(&deployment).await.unwrap();
+    store.create_deployment(&deployment, None).await.unwrap();
 
     let mut running = report(&deployment, DeploymentState::InProgress, start + Duration::seconds(1));
     running.log_url = Some("https://ci.example.test/run/1".into());
@@ -105,7 +105,7 @@ pub async fn a_status_report_moves_a_deployment_only_from_the_state_it_expects(s
 
     // Reports within the same millisecond keep the order they were made in.
     let other = queued(&web, &production, "abc2", start);
-    store.create_deployment(&other).await.unwrap();
+    store.create_deployment(&other, None).await.unwrap();
     let at = start + Duration::seconds(5);
     store.record_status(Queued, &report(&other, InProgress, at)).await.unwrap().unwrap();
     store.record_status(InProgress, &report(&other, InProgress, at)).await.unwrap().unwrap();
@@ -117,7 +117,7 @@ pub async fn a_status_report_moves_a_deployment_only_from_the_state_it_expects(s
 pub async fn concurrent_reports_from_the_same_state_record_one_move(store: SharedStore) {
     let (web, production, _) = setup(&store).await;
     let deployment = queued(&web, &production, "abc1", now());
-    store.create_deployment(&deployment).await.unwrap();
+    store.create_deployment(&deployment, None).await.unwrap();
     let outcomes = [DeploymentState::Succeeded, DeploymentState::Failed, DeploymentState::Cancelled]
         .into_iter()
         .cycle()
@@ -148,7 +148,7 @@ pub async fn the_current_deployment_is_the_last_to_succeed_in_each_environment(s
     let failing = queued(&web, &production, "abc3", start + Duration::seconds(2));
     let on_staging = queued(&web, &staging, "abc4", start + Duration::seconds(3));
     for deployment in [&first, &second, &failing, &on_staging] {
-        store.create_deployment(deployment).await.unwrap();
+        store.create_deployment(deployment, None).await.unwrap();
     }
     use DeploymentState::*;
     // The second succeeds first, then the first: the first is what is live.
@@ -169,7 +169,7 @@ pub async fn the_current_deployment_is_the_last_to_succeed_in_each_environment(s
     assert_eq!(live.iter().map(|d| (d.id, d.state)).collect::<Vec<_>>(), [(first.id, Archived)]);
     // Staging gets its own.
     let staged = queued(&web, &staging, "abc5", start + Duration::seconds(16));
-    store.create_deployment(&staged).await.unwrap();
+    store.create_deployment(&staged, None).await.unwrap();
     store.record_status(Queued, &report(&staged, Succeeded, start + Duration::seconds(17))).await.unwrap().unwrap();
     let mut live: Vec<_> = store.current_deployments(web.id).await.unwrap().into_iter().map(|d| d.id).collect();
     live.sort();
@@ -190,7 +190,7 @@ pub async fn overdue_deployments_are_those_in_progress_past_their_project_timeou
     let started = |deployment: Deployment, minutes: i64| {
         let store = store.clone();
         async move {
-            store.create_deployment(&deployment).await.unwrap();
+            store.create_deployment(&deployment, None).await.unwrap();
             let at = start + Duration::minutes(minutes);
             store.record_status(Queued, &report(&deployment, InProgress, at)).await.unwrap().unwrap()
         }
@@ -200,7 +200,7 @@ pub async fn overdue_deployments_are_those_in_progress_past_their_project_timeou
     let recent = started(queued(&web, &production, "abc3", start), 61).await;
     let batch = started(queued(&patient, &nightly, "abc4", start), 1).await;
     let never_started = queued(&web, &production, "abc5", start);
-    store.create_deployment(&never_started).await.unwrap();
+    store.create_deployment(&never_started, None).await.unwrap();
     let finished = started(queued(&web, &production, "abc6", start), 0).await;
     store.record_status(InProgress, &report(&finished, Failed, start + Duration::minutes(5))).await.unwrap().unwrap();
 
