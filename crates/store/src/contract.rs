@@ -84,6 +84,7 @@ macro_rules! store_contract_tests {
             a_token_is_renamed_and_its_allow_list_replaced,
             a_rehash_replaces_the_digest_once_and_counts_the_salt,
             tokens_out_of_an_org_policy_are_counted_not_revoked,
+            a_minted_token_keeps_its_policy_columns_and_may_be_a_parent,
         );
     };
     (@each $make_store:expr; $($name:ident),* $(,)?) => {

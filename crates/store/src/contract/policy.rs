@@ -6,7 +6,7 @@ use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
 use gatepass_core::policy::{AllowedIps, OrgPolicy, MAX_CHILDREN};
 use gatepass_core::reach::Reach;
-use gatepass_core::token::{RevokedReason, TokenDigest};
+use gatepass_core::token::{RevokedReason, TokenDigest, TokenSource};
 use time::Duration;
 
 use super::{new_token, now, org, SharedStore};
@@ -151,4 +151,40 @@ pub async fn tokens_out_of_an_org_policy_are_counted_not_revoked(store: SharedSt
     assert_eq!(store.count_tokens_out_of_policy(org.id, &required, at).await.unwrap(), 1);
     assert_eq!(store.count_tokens_out_of_policy(org.id, &OrgPolicy::default(), at).await.unwrap(), 0);
     assert_eq!(store.count_active_tokens(org.id, at).await.unwrap(), 3, "reported, not revoked");
+}
+
+/// A token minted by a trusted deploy keeps the token-policy columns it was
+/// given, may be a parent (its children are user tokens, inside the plan
+/// limit, and die with it), and counts among the tokens on another salt.
+pub async fn a_minted_token_keeps_its_policy_columns_and_may_be_a_parent(store: SharedStore) {
+    let (org, _) = org(&store, "acme", Plan::Free).await;
+    let limit = Plan::Free.active_token_limit().unwrap();
+    for _ in 1..limit {
+        let (mut token, _) = new_token(&org, Reach::Org, now());
+        token.salt_fingerprint = "new".into();
+        store.insert_token(&token).await.unwrap();
+    }
+    let (mut parent, _) = new_token(&org, Reach::Org, now());
+    parent.source = TokenSource::Oidc;
+    parent.expires_at = Some(now() + Duration::minutes(15));
+    parent.allowed_ips = AllowedIps::parse_each(["10.0.0.0/8"]).unwrap();
+    parent.salt_fingerprint = "old".into();
+    let jti = UsedJti { issuer: "https://ci.example".into(), jti: "run-1".into(), until: now() + Duration::minutes(5) };
+    assert!(store.mint_token(&parent, &jti).await.unwrap());
+    assert_eq!(store.find_token(parent.id).await.unwrap().unwrap(), TokenRecord::from(parent.clone()));
+    assert_eq!(store.count_tokens_on_other_salts("new", now()).await.unwrap(), 1, "minted tokens count too");
+
+    let mut child = child_of(&parent, &org);
+    child.salt_fingerprint = "new".into();
+    store.insert_token(&child).await.unwrap();
+    assert_eq!(store.count_active_tokens(org.id, now()).await.unwrap(), u64::from(limit), "the child counts");
+    let mut over = child_of(&parent, &org);
+    over.salt_fingerprint = "new".into();
+    assert!(matches!(store.insert_token(&over).await, Err(StoreError::PlanLimit { .. })));
+
+    let revocation = Revocation { at: now(), reason: RevokedReason::User };
+    let revoked = store.revoke_tokens(&[TokenToRevoke { id: parent.id, leak: None }], revocation).await.unwrap();
+    assert_eq!(revoked, vec![parent.id, child.id]);
+    let record = store.find_token(child.id).await.unwrap().unwrap();
+    assert_eq!(record.revoked_reason, Some(RevokedReason::ParentRevoked));
 }
