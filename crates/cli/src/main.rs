@@ -9,6 +9,7 @@ mod client_commands;
 mod config_file;
 mod exit;
 mod output;
+mod salt_commands;
 mod server_commands;
 
 use std::process::ExitCode;

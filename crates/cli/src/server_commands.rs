@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use gatepass_core::token::{SALT_ENV, SALT_FILE_ENV};
 use gatepass_server::bootstrap;
-use gatepass_server::config::{salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL};
+use gatepass_server::config::{
+    previous_salt_from_env, salt_from_env, salt_from_file, DEFAULT_SECRET_SCANNING_KEYS_URL,
+};
 use gatepass_server::{open_store, DatabaseConfig, RunningServer, ServerConfig};
 
 #[derive(Debug, Clone, Args)]
@@ -23,7 +25,7 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    fn config(&self) -> DatabaseConfig {
+    pub fn config(&self) -> DatabaseConfig {
         match &self.database_url {
             Some(url) if !url.is_empty() => DatabaseConfig::Url(url.clone()),
             _ => DatabaseConfig::SqliteDir(self.data_dir.clone()),
@@ -140,6 +142,26 @@ pub enum AdminCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Show the token salt's state and how many live tokens are still
+    /// digested under the previous salt (as /readyz does).
+    #[command(
+        name = "salt-status",
+        after_help = "Examples:\n  ML_DEPLOYMENT_TOKEN_SALT_FILE=/etc/gatepass/salt ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS_FILE=/etc/gatepass/salt.old \\\n      gatepass admin salt-status --data-dir /var/lib/gatepass\n  DATABASE_URL=postgres://gatepass@db/gatepass gatepass admin salt-status --json"
+    )]
+    SaltStatus {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Explain why tokens cannot be re-digested under a new salt without being
+    /// used, and what to do instead.
+    #[command(after_help = "Example:\n  gatepass admin rehash")]
+    Rehash {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -191,6 +213,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         salt_from_env()
     };
     let mut config = ServerConfig::new(args.listen, args.database.config(), salt);
+    config.previous_salt = previous_salt_from_env().context("the previous token salt of a rotation")?;
     config.public_url = args.public_url;
     config.trust_forwarded_for = args.trust_forwarded_for;
     config.trusted_proxies = args.trusted_proxies.clone();
@@ -255,6 +278,8 @@ pub async fn admin(command: AdminCommand) -> anyhow::Result<()> {
             eprintln!("instance admin {} created ({})", user.email, user.id);
             Ok(())
         }
+        AdminCommand::SaltStatus { json, database } => crate::salt_commands::status(database, json).await,
+        AdminCommand::Rehash { database } => crate::salt_commands::rehash(database).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! `detail` and branch on its `type`.
 
 mod models;
+mod policy;
 
 pub use models::*;
 use reqwest::{Method, StatusCode};

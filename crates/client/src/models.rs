@@ -32,6 +32,15 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// On `token-policy` problems: the org policy broken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// On `token-policy` problems: the longest lifetime allowed (`90d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_token_lifetime: Option<String>,
+    /// On `attenuation-widens` problems: the request field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,6 +72,20 @@ pub struct Org {
     pub created_at: String,
     pub role: Option<String>,
     pub usage: Option<Usage>,
+    /// The org's token lifetime rules (on a single org).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<OrgPolicy>,
+    /// Live tokens that break the policy: reported, not revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_out_of_policy: Option<u64>,
+}
+
+/// An org's rules for token lifetimes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgPolicy {
+    /// `90d`, `720h`…; `None` for no limit.
+    pub max_token_lifetime: Option<String>,
+    pub require_expiry: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,6 +181,12 @@ pub struct Token {
     #[serde(default)]
     pub leak: Option<Leak>,
     pub status: String,
+    /// The CIDR ranges it may be used from; empty for anywhere.
+    #[serde(default)]
+    pub allowed_ips: Vec<String>,
+    /// The token it was attenuated from.
+    #[serde(default)]
+    pub parent: Option<String>,
     /// `user`, or `oidc` for a token minted for a CI job by a trust policy.
     #[serde(default)]
     pub source: Option<String>,
@@ -199,6 +228,47 @@ pub struct CreateToken {
     pub expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// What a token asks of a child attenuated from it (`POST /v1/token/attenuate`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AttenuateToken {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// A change to a token (`PATCH /v1/orgs/{org}/tokens/{id}`); `None` keeps it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateToken {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+/// The salt report of `/readyz`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Readiness {
+    pub status: String,
+    pub backend: String,
+    pub database: String,
+    pub token_salt: String,
+    #[serde(default)]
+    pub tokens_on_previous_salt: u64,
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

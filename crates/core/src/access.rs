@@ -69,6 +69,8 @@ pub enum Denied {
     OwnersOnly,
     #[error("this secret no longer opens the token: a rotation retired it")]
     RetiredSecret,
+    #[error("only a deployment token can be attenuated, by presenting it: a login session cannot")]
+    NotAToken,
 }
 
 /// Whether the secret `found` in the open (by a secret scanner, or by whoever
@@ -310,6 +312,22 @@ impl Principal {
     /// token that reaches `reach` with `scopes`.
     pub fn may_manage(&self, org: OrgId, reach: Reach, scopes: Scopes) -> Result<(), Denied> {
         self.may_issue(org, reach, scopes)
+    }
+
+    /// Whether the principal may derive a weaker child token of itself:
+    /// any token may (whatever its scopes), a login session may not. That
+    /// the child does no more than its parent is
+    /// [`crate::policy::check_attenuation`]'s to decide.
+    pub fn may_attenuate(&self) -> Result<&TokenGrant, Denied> {
+        match self {
+            Principal::Token(token) => Ok(token),
+            Principal::User(_) => Err(Denied::NotAToken),
+        }
+    }
+
+    /// Whether the principal may change an org's token policy: its admins.
+    pub fn may_set_token_policy(&self, org: OrgId) -> Result<(), Denied> {
+        self.authorize(Scope::Admin, org, Area::Org)
     }
 }
 

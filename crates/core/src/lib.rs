@@ -7,6 +7,7 @@
 //! - [`access`] is the one place that decides whether a principal may act.
 //! - [`deployment`] is a deployment's life: its states and the moves between them.
 //! - [`expiry`], [`branch_rule`] and [`name`] parse user input at the edge.
+//! - [`policy`] narrows tokens: IP allow lists, org lifetime rules, attenuation.
 //! - [`trust`] is what a trust policy lets a CI identity do (trusted deploys).
 
 pub mod access;
@@ -17,6 +18,7 @@ pub mod expiry;
 pub mod id;
 pub mod name;
 pub mod plan;
+pub mod policy;
 pub mod reach;
 pub mod role;
 pub mod scope;

@@ -57,6 +57,8 @@ static ALLOCATOR: Counting = Counting;
 
 const SALT: &[u8] = b"benchmark salt that is at least 32 bytes";
 const SAMPLES: usize = 1_000;
+/// The address every benchmarked request comes from.
+const CLIENT: Option<std::net::IpAddr> = Some(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
 
 fn sizes() -> Vec<usize> {
     std::env::var("GATEPASS_BENCH_SIZES")
@@ -115,6 +117,9 @@ async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: 
             created_by: Actor::system(),
             created_at: now,
             expires_at: None,
+            allowed_ips: Default::default(),
+            parent_id: None,
+            salt_fingerprint: String::new(),
             source: gatepass_core::token::TokenSource::User,
         });
         if i % (n / keep).max(1) == 0 && samples.len() < keep {
@@ -147,7 +152,7 @@ fn bench_backend(
     let verifier = verifier(&store, Arc::default());
     let now = OffsetDateTime::now_utc();
     for sample in samples {
-        runtime.block_on(verifier.verify(sample.expose_secret(), now)).unwrap();
+        runtime.block_on(verifier.verify(sample.expose_secret(), CLIENT, now)).unwrap();
     }
     let mut group = c.benchmark_group(format!("verify/{backend}/{n}"));
     group.sample_size(30);
@@ -155,14 +160,14 @@ fn bench_backend(
     group.bench_function("cached", |b| {
         b.iter(|| {
             i = (i + 1) % samples.len();
-            run_now(runtime, verifier.verify(samples[i].expose_secret(), now)).unwrap()
+            run_now(runtime, verifier.verify(samples[i].expose_secret(), CLIENT, now)).unwrap()
         })
     });
     group.bench_function("database", |b| {
         b.iter(|| {
             i = (i + 1) % samples.len();
             verifier.forget_all();
-            runtime.block_on(verifier.verify(samples[i].expose_secret(), now)).unwrap()
+            runtime.block_on(verifier.verify(samples[i].expose_secret(), CLIENT, now)).unwrap()
         })
     });
     group.finish();
@@ -205,7 +210,7 @@ fn hot_token(c: &mut Criterion) {
     let token = samples[0].expose_secret();
     let verifier = verifier(&store, Arc::default());
     let now = OffsetDateTime::now_utc();
-    let verify = || run_now(&runtime, verifier.verify(token, now)).unwrap();
+    let verify = || run_now(&runtime, verifier.verify(token, CLIENT, now)).unwrap();
     verify();
     let mut group = c.benchmark_group("verify/hot-token");
     group.bench_function("one thread", |b| b.iter(verify));
@@ -246,7 +251,7 @@ fn cache_memory(_: &mut Criterion) {
     let before = LIVE_BYTES.load(Ordering::Relaxed);
     for chunk in samples.chunks(50_000) {
         for token in chunk {
-            runtime.block_on(verifier.verify(token.expose_secret(), now)).unwrap();
+            runtime.block_on(verifier.verify(token.expose_secret(), CLIENT, now)).unwrap();
         }
         runtime.block_on(last_used.flush(store.as_ref(), &metrics));
     }

@@ -71,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
             created_by: Actor::system(),
             created_at: now,
             expires_at: None,
+            allowed_ips: Default::default(),
+            parent_id: None,
+            salt_fingerprint: salt.fingerprint(),
             source: TokenSource::User,
         });
         if batch.len() == 10_000 {

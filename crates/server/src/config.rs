@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use gatepass_core::token::{SaltError, TokenSalt, SALT_ENV, SALT_FILE_ENV};
+use gatepass_core::token::{SaltError, TokenSalt, SALT_ENV, SALT_FILE_ENV, SALT_PREVIOUS_ENV, SALT_PREVIOUS_FILE_ENV};
 
 /// Where GitHub publishes the keys that sign its secret scanning alerts.
 pub const DEFAULT_SECRET_SCANNING_KEYS_URL: &str = "https://api.github.com/meta/public_keys/secret_scanning";
@@ -23,6 +23,10 @@ pub struct ServerConfig {
     pub database: DatabaseConfig,
     /// The HMAC key for token digests, or why there is none.
     pub salt: Result<TokenSalt, SaltError>,
+    /// During a salt rotation, the salt being rotated away from
+    /// (`ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS`): digests it made still verify and
+    /// are re-made under `salt` on first use. `None` when not set.
+    pub previous_salt: Option<TokenSalt>,
     /// How long a login session lasts.
     pub session_ttl: time::Duration,
     /// How often coalesced last-used times are written.
@@ -73,6 +77,7 @@ impl ServerConfig {
             listen,
             database,
             salt,
+            previous_salt: None,
             session_ttl: time::Duration::days(14),
             last_used_flush: std::time::Duration::from_secs(30),
             auth_failures_per_minute: 30,
@@ -101,6 +106,20 @@ pub fn salt_from_env() -> Result<TokenSalt, SaltError> {
     match std::env::var_os(SALT_FILE_ENV).filter(|v| !v.is_empty()) {
         Some(path) => salt_from_file(&PathBuf::from(path)),
         None => Err(SaltError::Missing),
+    }
+}
+
+/// Reads the previous salt of a rotation from `ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS`,
+/// else from the file named by `ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS_FILE`; `Ok(None)`
+/// when neither is set. A set but unusable one is an error: starting without
+/// it would strand every token still digested under it.
+pub fn previous_salt_from_env() -> Result<Option<TokenSalt>, SaltError> {
+    if let Some(value) = std::env::var_os(SALT_PREVIOUS_ENV).filter(|v| !v.is_empty()) {
+        return TokenSalt::new(value.as_encoded_bytes()).map(Some);
+    }
+    match std::env::var_os(SALT_PREVIOUS_FILE_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => salt_from_file(&PathBuf::from(path)).map(Some),
+        None => Ok(None),
     }
 }
 

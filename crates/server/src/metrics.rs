@@ -55,6 +55,10 @@ pub struct Metrics {
     pub tokens_created: AtomicU64,
     pub tokens_revoked: AtomicU64,
     pub tokens_rotated: AtomicU64,
+    /// Tokens re-digested under the current salt on their first use.
+    pub tokens_rehashed: AtomicU64,
+    /// Valid tokens refused because the request came from outside their allow list.
+    pub ip_not_allowed: AtomicU64,
     pub deployments_created: AtomicU64,
     pub hook_deliveries_ok: AtomicU64,
     pub hook_deliveries_failed: AtomicU64,
@@ -117,7 +121,13 @@ impl Metrics {
                 ("{change=\"created\"}", &self.tokens_created),
                 ("{change=\"rotated\"}", &self.tokens_rotated),
                 ("{change=\"revoked\"}", &self.tokens_revoked),
+                ("{change=\"rehashed\"}", &self.tokens_rehashed),
             ],
+        );
+        counter(
+            "gatepass_token_ip_not_allowed_total",
+            "Valid tokens refused with 403 because the request came from outside their allow list.",
+            &[("", &self.ip_not_allowed)],
         );
         counter("gatepass_deployments_created_total", "Deployments recorded.", &[("", &self.deployments_created)]);
         counter(

@@ -22,6 +22,21 @@ pub struct Problem {
     pub status: u16,
     /// What happened and what to do, for people.
     pub detail: String,
+    /// On `token-policy` problems: the org policy broken,
+    /// `max_token_lifetime` or `require_expiry`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "max_token_lifetime")]
+    pub policy: Option<&'static str>,
+    /// On `token-policy` problems: the longest lifetime the org allows
+    /// (`90d`), when it caps lifetimes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "90d")]
+    pub max_token_lifetime: Option<String>,
+    /// On `attenuation-widens` problems: the request field that asked for
+    /// more than the parent token has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "scopes")]
+    pub field: Option<&'static str>,
 }
 
 impl ServiceError {
@@ -50,6 +65,12 @@ impl ServiceError {
                 "secret-scanning-keys-unavailable",
                 "Secret scanning keys unavailable",
             ),
+            IpNotAllowed => (StatusCode::FORBIDDEN, "ip-not-allowed", "IP address not allowed"),
+            Policy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "token-policy", "Token policy violated"),
+            Widening(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "attenuation-widens", "Child token wider than its parent")
+            }
+            ChildLimit { .. } => (StatusCode::CONFLICT, "child-limit", "Child token limit reached"),
             OidcRejected(_) => (StatusCode::UNAUTHORIZED, "oidc-rejected", "OIDC token rejected"),
             OidcIssuerUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "oidc-issuer-unavailable", "OIDC issuer unavailable")
@@ -61,11 +82,23 @@ impl ServiceError {
 
     pub fn problem(&self) -> Problem {
         let (status, kind, title) = self.status_and_kind();
+        let (policy, max_token_lifetime) = match self {
+            ServiceError::Policy(violation) => {
+                (Some(violation.policy()), violation.max_lifetime().map(gatepass_core::policy::format_lifetime))
+            }
+            _ => (None, None),
+        };
         Problem {
             kind: format!("urn:gatepass:problem:{kind}"),
             title,
             status: status.as_u16(),
             detail: self.to_string(),
+            policy,
+            max_token_lifetime,
+            field: match self {
+                ServiceError::Widening(widening) => Some(widening.field()),
+                _ => None,
+            },
         }
     }
 

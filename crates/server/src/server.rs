@@ -79,7 +79,7 @@ impl RunningServer {
     }
 
     pub async fn start_with_store(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
-        let salt_status = check_salt(store.as_ref(), &config.salt).await?;
+        let salt_status = check_salt(store.as_ref(), &config.salt, config.previous_salt.as_ref()).await?;
         if config.oidc_allow_http {
             tracing::warn!(
                 "GATEPASS_OIDC_ALLOW_HTTP is set: OIDC issuers may use plain http://, which anyone on the path \
@@ -107,14 +107,17 @@ impl RunningServer {
         // its head, so no change falls between the two.
         let change_signals = store.subscribe_token_changes().await?;
         let trust = if change_signals.is_some() { Trust::until_synced() } else { Trust::always() };
-        let verifier = Arc::new(TokenVerifier::new(
-            config.salt.clone(),
-            store.clone(),
-            last_used.clone(),
-            metrics.clone(),
-            config.verify_cache,
-            trust,
-        ));
+        let verifier = Arc::new(
+            TokenVerifier::new(
+                config.salt.clone(),
+                store.clone(),
+                last_used.clone(),
+                metrics.clone(),
+                config.verify_cache,
+                trust,
+            )
+            .with_previous_salt(config.previous_salt.clone()),
+        );
         let change_follower = match change_signals {
             Some(signals) => {
                 let follower = Follower::start(verifier.clone(), store.clone()).await?;
@@ -130,6 +133,7 @@ impl RunningServer {
         let webhooks = WebhookSender::new(store.clone(), metrics.clone(), clock.clone(), config.webhook_allow_private);
         let state = AppState::new(Shared {
             cursors,
+            ip_denials: Default::default(),
             verifier,
             limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),
             login_limiter: FailureLimiter::new(config.auth_failures_per_minute, config.rate_limit_tracked_keys),

@@ -46,6 +46,8 @@ pub struct Shared {
     pub oidc_keys: IssuerKeys,
     /// Signs and checks the cursors of paged lists.
     pub cursors: Cursors,
+    /// When each token's last use from outside its allow list was audited.
+    pub ip_denials: crate::auth::ip_denials::IpDenials,
 }
 
 impl AppState {

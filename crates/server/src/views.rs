@@ -48,6 +48,32 @@ pub struct OrgView {
     /// The caller's role, when the caller is a member.
     pub role: Option<String>,
     pub usage: Option<UsageView>,
+    /// The org's rules for token lifetimes (on `GET /v1/orgs/{org}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyView>,
+    /// How many live tokens break the policy: reported, not revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_out_of_policy: Option<u64>,
+}
+
+/// An org's rules for the lifetimes of its tokens.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PolicyView {
+    /// The longest a token may live from its issue or rotation (`90d`);
+    /// `null` for no limit.
+    #[schema(example = "90d")]
+    pub max_token_lifetime: Option<String>,
+    /// Whether every token must have an expiry.
+    pub require_expiry: bool,
+}
+
+impl From<&gatepass_core::policy::OrgPolicy> for PolicyView {
+    fn from(policy: &gatepass_core::policy::OrgPolicy) -> Self {
+        PolicyView {
+            max_token_lifetime: policy.max_token_lifetime.map(gatepass_core::policy::format_lifetime),
+            require_expiry: policy.require_expiry,
+        }
+    }
 }
 
 impl OrgView {
@@ -60,6 +86,8 @@ impl OrgView {
             created_at: org.created_at,
             role: role.map(|r| r.as_str().into()),
             usage,
+            policy: None,
+            tokens_out_of_policy: None,
         }
     }
 }
@@ -242,6 +270,11 @@ pub struct TokenView {
     pub leak: Option<LeakView>,
     /// `active`, `expired` or `revoked`.
     pub status: String,
+    /// The CIDR ranges it may be used from; empty for anywhere.
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub allowed_ips: Vec<String>,
+    /// The token it was attenuated from, if any.
+    pub parent: Option<String>,
     /// `user` (made through the API, CLI or dashboard) or `oidc` (minted
     /// for a CI job by a trust policy: short-lived, outside the plan limit).
     #[schema(example = "user")]
@@ -308,6 +341,8 @@ impl TokenView {
             revoked_reason: record.revoked_reason.map(Into::into),
             leak: record.leak.as_ref().map(|site| LeakView { url: site.url.clone(), source: site.source.clone() }),
             status: crate::service::tokens::status(record, now).as_str().into(),
+            allowed_ips: record.allowed_ips.nets().iter().map(ToString::to_string).collect(),
+            parent: record.parent_id.map(|parent| parent.to_string()),
             source: record.source.as_str().into(),
         }
     }

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use gatepass_client::{Client, CreateToken, CreateTrustPolicy, MintedToken};
+use gatepass_client::{AttenuateToken, Client, CreateToken, CreateTrustPolicy, MintedToken};
 use gatepass_server::testing::oidc::OidcIssuer;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -120,6 +120,35 @@ async fn a_ci_job_trades_its_id_token_for_a_short_lived_token_and_deploys_with_i
     assert_eq!(created.details["claims"]["ref"], "refs/heads/main");
     assert_eq!(created.actor.id, policy.id);
     assert!(events.iter().any(|event| event.action == "trust_policy.created" && event.target == policy.id));
+}
+
+/// Token policy meets trusted deploys: a minted token has no allow list and
+/// no parent; a child attenuated from it is a user token that names it and
+/// dies with it.
+#[tokio::test]
+async fn a_minted_token_may_attenuate_and_its_child_is_a_user_token_that_dies_with_it() {
+    let s = setup("team").await;
+    s.trust(&s.github_policy()).await;
+    let minted = s.exchange(&s.issuer.sign("rsa-1", &s.claims())).await.expect("minted");
+    let record = s.fx.admin.get_token(&s.fx.org.id, &minted.id).await.unwrap();
+    assert_eq!((record.source.as_deref(), record.allowed_ips.len(), record.parent.as_deref()), (Some("oidc"), 0, None));
+
+    let ci = s.server.client(minted.token.expose_secret());
+    let request = AttenuateToken { expires_in: Some("5m".into()), ..Default::default() };
+    let child = ci.attenuate(&request).await.expect("a minted token attenuates");
+    assert_eq!(
+        (child.metadata.source.as_deref(), child.metadata.parent.as_deref()),
+        (Some("user"), Some(minted.id.as_str()))
+    );
+    let wider = AttenuateToken { expires_in: Some("1h".into()), ..Default::default() };
+    assert_problem(ci.attenuate(&wider).await, 422, "attenuation-widens");
+
+    let child_client = s.server.client(child.token.expose_secret());
+    child_client.whoami_token().await.expect("the child works");
+    s.fx.admin.revoke_token(&s.fx.org.id, &minted.id).await.unwrap();
+    assert_problem(child_client.whoami_token().await, 401, "unauthorized");
+    let child = s.fx.admin.get_token(&s.fx.org.id, &child.metadata.id).await.unwrap();
+    assert_eq!(child.revoked_reason.as_deref(), Some("parent_revoked"));
 }
 
 #[tokio::test]

@@ -18,9 +18,11 @@ impl PgStore {
             }
             sqlx::query(
                 "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-                 created_by_id, created_by_label, created_at, expires_at) \
+                 created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint, \
+                 source) \
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                 $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])",
+                 $7::text[], $8::text[], $9::bytea[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], \
+                 $14::text[], $15::text[], $16::text[], $17::text[])",
             )
             .bind(columns.id)
             .bind(columns.org_id)
@@ -35,6 +37,10 @@ impl PgStore {
             .bind(columns.created_by_label)
             .bind(columns.created_at)
             .bind(columns.expires_at)
+            .bind(columns.allowed_ips)
+            .bind(columns.parent_id)
+            .bind(columns.salt_fingerprint)
+            .bind(columns.source)
             .execute(self.pool())
             .await
             .map_err(backend)?;
@@ -58,6 +64,10 @@ struct Columns {
     created_by_label: Vec<String>,
     created_at: Vec<i64>,
     expires_at: Vec<Option<i64>>,
+    allowed_ips: Vec<Option<String>>,
+    parent_id: Vec<Option<String>>,
+    salt_fingerprint: Vec<String>,
+    source: Vec<&'static str>,
 }
 
 impl Columns {
@@ -76,5 +86,9 @@ impl Columns {
         self.created_by_label.push(token.created_by.label.clone());
         self.created_at.push(to_millis(token.created_at));
         self.expires_at.push(token.expires_at.map(to_millis));
+        self.allowed_ips.push(token.allowed_ips.to_stored());
+        self.parent_id.push(token.parent_id.map(|parent| parent.to_string()));
+        self.salt_fingerprint.push(token.salt_fingerprint.clone());
+        self.source.push(token.source.as_str());
     }
 }

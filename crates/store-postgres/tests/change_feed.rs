@@ -57,6 +57,9 @@ async fn token(store: &PgStore, org: &Org, reach: Reach) -> TokenId {
         created_by: Actor::system(),
         created_at: now(),
         expires_at: None,
+        allowed_ips: Default::default(),
+        parent_id: None,
+        salt_fingerprint: String::new(),
         source: gatepass_core::token::TokenSource::User,
     };
     store.insert_token(&token).await.unwrap();

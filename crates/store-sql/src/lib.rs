@@ -4,6 +4,7 @@
 
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
+use gatepass_core::policy::{AllowedIps, OrgPolicy};
 use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
@@ -32,6 +33,24 @@ pub fn page_key(page: &PageRequest) -> (Option<i64>, Option<String>) {
         Some(key) => (Some(to_millis(key.at)), Some(key.id.clone())),
         None => (None, None),
     }
+}
+
+/// An org's policy as stored: the maximum lifetime in seconds, and whether
+/// an expiry is required. No row: no rules.
+pub fn org_policy(row: Option<(Option<i64>, bool)>) -> OrgPolicy {
+    match row {
+        None => OrgPolicy::default(),
+        Some((max, require_expiry)) => {
+            OrgPolicy { max_token_lifetime: max.map(time::Duration::seconds), require_expiry }
+        }
+    }
+}
+
+/// The bind values of a policy's out-of-policy count: whether tokens
+/// without an expiry break it, and the longest lifetime in milliseconds.
+pub fn policy_binds(policy: &OrgPolicy) -> (bool, Option<i64>) {
+    let max_millis = policy.max_token_lifetime.map(|max| (max.whole_milliseconds()).min(i64::MAX as i128) as i64);
+    (policy.require_expiry || max_millis.is_some(), max_millis)
 }
 
 /// The text stored for a reach: level, project, environment.
@@ -234,6 +253,9 @@ pub struct TokenRow {
     pub revoked_reason: Option<String>,
     pub leak_url: Option<String>,
     pub leak_source: Option<String>,
+    pub allowed_ips: Option<String>,
+    pub parent_id: Option<String>,
+    pub salt_fingerprint: String,
     pub source: String,
 }
 
@@ -288,6 +310,9 @@ impl TryFrom<TokenRow> for TokenRecord {
             revoked_at: row.revoked_at.map(from_millis),
             revoked_reason: revoked_reason(row.revoked_at, row.revoked_reason.as_deref())?,
             leak: row.leak_url.map(|url| LeakSite { url, source: row.leak_source.unwrap_or_default() }),
+            allowed_ips: AllowedIps::from_stored(row.allowed_ips.as_deref()).map_err(corrupt)?,
+            parent_id: row.parent_id.as_deref().map(|p| id(TokenId::parse, p)).transpose()?,
+            salt_fingerprint: row.salt_fingerprint,
             source: TokenSource::parse(&row.source)
                 .ok_or_else(|| corrupt(format!("unknown token source {:?}", row.source)))?,
         })

@@ -16,9 +16,11 @@ use crate::*;
 
 mod deployments;
 mod outbox;
+mod policy;
 mod trust;
 pub use deployments::*;
 pub use outbox::*;
+pub use policy::*;
 pub use trust::*;
 
 /// Whether `digest` opens `record` at `at`, by the core's rules.
@@ -77,6 +79,12 @@ macro_rules! store_contract_tests {
             a_jti_mints_once_and_minted_tokens_stay_outside_the_plan_limit,
             racing_mints_of_one_jti_mint_exactly_one_token,
             ping_answers,
+            a_child_dies_with_its_parent_and_its_parents_parent,
+            a_parent_has_at_most_a_hundred_live_children,
+            a_token_is_renamed_and_its_allow_list_replaced,
+            a_rehash_replaces_the_digest_once_and_counts_the_salt,
+            tokens_out_of_an_org_policy_are_counted_not_revoked,
+            a_minted_token_keeps_its_policy_columns_and_may_be_a_parent,
         );
     };
     (@each $make_store:expr; $($name:ident),* $(,)?) => {
@@ -154,6 +162,9 @@ fn new_token(org: &Org, reach: Reach, at: OffsetDateTime) -> (NewToken, PlainTok
         created_by: Actor::system(),
         created_at: at,
         expires_at: None,
+        allowed_ips: Default::default(),
+        parent_id: None,
+        salt_fingerprint: String::new(),
         source: gatepass_core::token::TokenSource::User,
     };
     (token, plain)
@@ -313,8 +324,11 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
         preview: new_plain.preview(),
         previous_valid_until: Some(at + Duration::hours(1)),
         at,
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &rotation).await.unwrap());
+    let rotated = store.find_token(token.id).await.unwrap().unwrap();
+    assert_eq!(rotated.salt_fingerprint, "current", "a rotation digests under the current salt");
     let old_digest = salt().digest(old_plain.expose_secret());
     let by_old = store.find_token_by_digest(&old_digest).await.unwrap().unwrap();
     let by_new = store.find_token_by_digest(&rotation.digest).await.unwrap().unwrap();
@@ -332,6 +346,7 @@ pub async fn rotation_keeps_the_old_secret_only_during_grace(store: SharedStore)
         preview: third.preview(),
         previous_valid_until: None,
         at,
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &immediate).await.unwrap());
     assert_eq!(store.find_token_by_digest(&old_digest).await.unwrap(), None);
@@ -352,6 +367,7 @@ pub async fn revoked_tokens_cannot_be_rotated(store: SharedStore) {
         preview: plain.preview(),
         previous_valid_until: None,
         at: now(),
+        salt_fingerprint: "current".into(),
     };
     assert!(!store.rotate_token(token.id, &rotation).await.unwrap());
     assert!(!store.revoke_token(TokenId::generate(), now()).await.unwrap());
@@ -806,6 +822,7 @@ pub async fn token_changes_are_logged_in_sequence_with_every_digest_a_node_may_h
         preview: rotated.preview(),
         previous_valid_until: Some(now() + Duration::hours(1)),
         at: now(),
+        salt_fingerprint: "current".into(),
     };
     assert!(store.rotate_token(token.id, &rotation).await.unwrap());
     assert!(store.revoke_token(token.id, now()).await.unwrap());

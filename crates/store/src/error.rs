@@ -8,6 +8,9 @@ pub enum StoreError {
     /// Creating one more active token would pass the org's plan limit.
     #[error("plan {plan:?} allows {limit} active tokens")]
     PlanLimit { plan: Plan, limit: u32 },
+    /// The parent of a new child token already has this many live children.
+    #[error("a token may have at most {limit} live child tokens")]
+    ChildLimit { limit: u32 },
     /// The object the write refers to does not exist (any more).
     #[error("{0} not found")]
     Missing(&'static str),

@@ -5,6 +5,7 @@ use gatepass_core::id::{
     BranchRuleId, DeploymentId, EnvironmentId, EventId, OrgId, ProjectId, SessionId, TokenId, TrustPolicyId, UserId,
 };
 use gatepass_core::plan::Plan;
+use gatepass_core::policy::AllowedIps;
 use gatepass_core::reach::{Reach, TokenLevel};
 use gatepass_core::role::Role;
 use gatepass_core::scope::Scopes;
@@ -130,6 +131,12 @@ pub struct NewToken {
     pub created_by: Actor,
     pub created_at: OffsetDateTime,
     pub expires_at: Option<OffsetDateTime>,
+    /// Where it may be used from.
+    pub allowed_ips: AllowedIps,
+    /// The token it was attenuated from, if any.
+    pub parent_id: Option<TokenId>,
+    /// The fingerprint of the salt `digest` was made with.
+    pub salt_fingerprint: String,
     /// How it was made; only `user` tokens count towards the plan limit.
     pub source: TokenSource,
 }
@@ -157,6 +164,12 @@ pub struct TokenRecord {
     pub revoked_reason: Option<RevokedReason>,
     /// Where it was found, when a secret scanner's alert revoked it.
     pub leak: Option<LeakSite>,
+    /// Where it may be used from.
+    pub allowed_ips: AllowedIps,
+    /// The token it was attenuated from, if any.
+    pub parent_id: Option<TokenId>,
+    /// The fingerprint of the salt `digest` was made with.
+    pub salt_fingerprint: String,
     pub source: TokenSource,
 }
 
@@ -191,9 +204,29 @@ impl From<NewToken> for TokenRecord {
             revoked_at: None,
             revoked_reason: None,
             leak: None,
+            allowed_ips: new.allowed_ips,
+            parent_id: new.parent_id,
+            salt_fingerprint: new.salt_fingerprint,
             source: new.source,
         }
     }
+}
+
+/// A change to a token's name or allow list (`PATCH`); `None` keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenUpdate {
+    pub name: Option<String>,
+    pub allowed_ips: Option<AllowedIps>,
+}
+
+/// A token's digest re-made under a new salt, on its first use after a
+/// salt rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rehash {
+    /// The digest under the previous salt, as stored now.
+    pub old: TokenDigest,
+    pub new: TokenDigest,
+    pub salt_fingerprint: String,
 }
 
 /// Where a secret scanner found a token: what its alert said.
@@ -238,6 +271,8 @@ pub struct Rotation {
     /// Until when the old secret keeps working; `None` stops it at once.
     pub previous_valid_until: Option<OffsetDateTime>,
     pub at: OffsetDateTime,
+    /// The fingerprint of the salt `digest` was made with.
+    pub salt_fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

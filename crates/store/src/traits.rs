@@ -5,6 +5,7 @@ use gatepass_core::id::{
     BranchRuleId, DeliveryId, DeploymentId, EnvironmentId, OrgId, ProjectId, TokenId, TrustPolicyId, UserId, WebhookId,
 };
 use gatepass_core::plan::Plan;
+use gatepass_core::policy::OrgPolicy;
 use gatepass_core::role::Role;
 use gatepass_core::token::TokenDigest;
 use time::OffsetDateTime;
@@ -28,6 +29,13 @@ pub trait OrgStore {
     /// rules and deployments) and tokens, revoking every token first, in one
     /// transaction; returns whether the org existed. Audit events remain.
     async fn delete_org(&self, id: OrgId, now: OffsetDateTime) -> StoreResult<bool>;
+    /// The org's token lifetime rules (the default, none, if never set).
+    async fn org_policy(&self, id: OrgId) -> StoreResult<OrgPolicy>;
+    async fn set_org_policy(&self, id: OrgId, policy: &OrgPolicy) -> StoreResult<()>;
+    /// How many live tokens of the org break `policy` at `now`: no expiry
+    /// where one is required, or a lifetime (from the last issue or
+    /// rotation) longer than the maximum.
+    async fn count_tokens_out_of_policy(&self, id: OrgId, policy: &OrgPolicy, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -98,8 +106,13 @@ pub trait BranchRuleStore {
 #[async_trait]
 pub trait TokenStore {
     /// Inserts the token unless the org already has `plan`'s limit of active
-    /// `user` tokens at `token.created_at`, decided inside one transaction so that
-    /// concurrent creates can never pass the limit.
+    /// `user` tokens at `token.created_at`, decided inside one transaction so
+    /// that concurrent creates can never pass the limit. A child token (with a
+    /// `parent_id`) is refused with [`StoreError::ChildLimit`] when its
+    /// parent already has `max_children` active children, and when its parent
+    /// is not active any more, decided in the same transaction.
+    ///
+    /// [`StoreError::ChildLimit`]: crate::StoreError::ChildLimit
     async fn insert_token(&self, token: &NewToken) -> StoreResult<()>;
     /// The token whose current or previous secret hashes to `digest`. The
     /// caller still checks status and grace with [`TokenRecord::accepts`].
@@ -123,10 +136,24 @@ pub trait TokenStore {
     async fn revoke_token(&self, id: TokenId, at: OffsetDateTime) -> StoreResult<bool>;
     /// Revokes every one of `tokens` that is not revoked yet, all at once (one
     /// transaction, announced on the change feed at its commit), recording
-    /// the reason and where each leaked token was found. Returns the ids it
-    /// revoked; tokens revoked before keep their first reason, unknown ids
-    /// are skipped.
+    /// the reason and where each leaked token was found, and with them every
+    /// live descendant (children attenuated from them, theirs…) with reason
+    /// `parent_revoked`. Returns the ids it revoked, descendants after the
+    /// tokens named; tokens revoked before keep their first reason, unknown
+    /// ids are skipped.
     async fn revoke_tokens(&self, tokens: &[TokenToRevoke], revocation: Revocation) -> StoreResult<Vec<TokenId>>;
+    /// Revokes every live descendant of `parent` (reason `parent_revoked`),
+    /// as a rotation of the parent does; returns their ids.
+    async fn revoke_descendants(&self, parent: TokenId, at: OffsetDateTime) -> StoreResult<Vec<TokenId>>;
+    /// Renames a token or replaces its allow list; returns whether it exists.
+    async fn update_token(&self, id: TokenId, update: &TokenUpdate) -> StoreResult<bool>;
+    /// Replaces the token's current digest `rehash.old` with `rehash.new`
+    /// (made under the salt named), unless a concurrent use already did;
+    /// returns whether this call did.
+    async fn rehash_token(&self, id: TokenId, rehash: &Rehash) -> StoreResult<bool>;
+    /// How many live tokens have a current digest made under a salt other
+    /// than the one with this fingerprint.
+    async fn count_tokens_on_other_salts(&self, salt_fingerprint: &str, now: OffsetDateTime) -> StoreResult<u64>;
     /// Removes the record of a token, revoked or not.
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool>;
     /// Saves coalesced last-use times, never moving one backwards.

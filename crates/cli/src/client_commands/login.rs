@@ -115,6 +115,12 @@ pub async fn whoami(global: &GlobalArgs) -> anyhow::Result<()> {
             println!("  reaches  {} ({})", token.target, token.level);
             println!("  scopes   {}", token.scopes.join(","));
             println!("  expires  {}", output::when_or(token.expires_at.as_deref(), "never"));
+            if !token.allowed_ips.is_empty() {
+                println!("  from     {}", token.allowed_ips.join(", "));
+            }
+            if let Some(parent) = &token.parent {
+                println!("  parent   {parent}");
+            }
             println!("  status   {}", token.status);
         }
         CredentialKind::Session => {

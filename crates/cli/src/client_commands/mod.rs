@@ -11,6 +11,7 @@ pub mod members;
 pub mod oidc;
 pub mod orgs;
 pub mod projects;
+pub mod token_policy;
 pub mod tokens;
 pub mod trust;
 pub mod wait;

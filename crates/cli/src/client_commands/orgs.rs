@@ -1,8 +1,8 @@
-//! `gatepass orgs list|create|show|rename|set-plan|delete`: organizations
-//! and their plans.
+//! `gatepass orgs list|create|show|rename|set-plan|set-policy|delete`:
+//! organizations, their plans and their token policies.
 
 use clap::{Subcommand, ValueEnum};
-use gatepass_client::Org;
+use gatepass_client::{Org, OrgPolicy};
 
 use super::{confirm, GlobalArgs};
 use crate::output::{self, Table};
@@ -69,6 +69,21 @@ pub enum OrgsCommand {
         #[arg(value_enum)]
         plan: Plan,
     },
+    /// Set an organization's token policy (org admins). Tokens that break it
+    /// are reported by `orgs show`, not revoked.
+    #[command(
+        after_help = "Examples:\n  gatepass orgs set-policy acme --max-token-lifetime 90d --require-expiry\n  gatepass orgs set-policy acme --max-token-lifetime none"
+    )]
+    SetPolicy {
+        /// Id or slug.
+        org: String,
+        /// The longest a token may live from its creation or rotation (e.g. 90d, 720h), or `none`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
+        max_token_lifetime: Option<String>,
+        /// Require an expiry on every token (`--require-expiry false` to lift it).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+        require_expiry: Option<bool>,
+    },
     /// Delete an organization with its projects, environments and members (owners only).
     /// Every token of it stops working at once; the audit trail stays.
     #[command(after_help = "Example:\n  gatepass orgs delete acme --yes")]
@@ -79,6 +94,29 @@ pub enum OrgsCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+fn parse_lifetime(text: &str) -> Result<String, String> {
+    match text.trim() {
+        "none" => Ok("none".into()),
+        text => gatepass_core::expiry::parse_duration(text).map(|_| text.to_string()).map_err(|err| err.to_string()),
+    }
+}
+
+/// A policy for people: `none`, or its rules.
+fn policy_text(policy: &OrgPolicy) -> String {
+    let mut rules = Vec::new();
+    if let Some(max) = &policy.max_token_lifetime {
+        rules.push(format!("tokens live at most {max}"));
+    }
+    if policy.require_expiry {
+        rules.push("every token expires".to_string());
+    }
+    if rules.is_empty() {
+        "none".into()
+    } else {
+        rules.join(", ")
+    }
 }
 
 /// `Acme Inc.` → `acme-inc`.
@@ -111,6 +149,10 @@ fn print_org(org: &Org) {
     println!("  tokens   {}", usage_text(org));
     println!("  role     {}", org.role.as_deref().unwrap_or("-"));
     println!("  created  {}", output::when(&org.created_at));
+    if let Some(policy) = org.policy.as_ref().filter(|policy| **policy != OrgPolicy::default()) {
+        println!("  policy   {}", policy_text(policy));
+        println!("  out of policy  {} active token(s) (reported, not revoked)", org.tokens_out_of_policy.unwrap_or(0));
+    }
 }
 
 pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()> {
@@ -168,6 +210,26 @@ pub async fn run(global: &GlobalArgs, command: OrgsCommand) -> anyhow::Result<()
                 return output::print_json(&org);
             }
             println!("{} {} is now on the {} plan", output::check(), org.slug, org.plan);
+        }
+        OrgsCommand::SetPolicy { org, max_token_lifetime, require_expiry } => {
+            let current = ctx.client.get_org(&org).await?.policy.unwrap_or_default();
+            let policy = OrgPolicy {
+                max_token_lifetime: match max_token_lifetime.as_deref() {
+                    None => current.max_token_lifetime,
+                    Some("none") => None,
+                    Some(max) => Some(max.to_string()),
+                },
+                require_expiry: require_expiry.unwrap_or(current.require_expiry),
+            };
+            let org = ctx.client.set_org_policy(&org, &policy).await?;
+            if ctx.json {
+                return output::print_json(&org);
+            }
+            let policy = org.policy.unwrap_or_default();
+            println!("{} {} token policy: {}", output::check(), org.slug, policy_text(&policy));
+            if let Some(out) = org.tokens_out_of_policy.filter(|out| *out > 0) {
+                println!("  {out} active token(s) break it: reported, not revoked (they cannot be rotated until they keep to it)");
+            }
         }
         OrgsCommand::Delete { org, yes } => {
             confirm(yes, &format!("delete organization {org} with all its projects and tokens"))?;

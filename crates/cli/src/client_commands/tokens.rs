@@ -1,4 +1,5 @@
 //! `gatepass tokens create|list|rotate|revoke|delete`: the token lifecycle,
+//! (`attenuate` and `update` live in `token_policy`),
 //! in the shape of `deplo tokens` and `fly tokens`. The plaintext is printed
 //! only by create and rotate, and never written anywhere.
 
@@ -44,6 +45,17 @@ pub enum TokensCommand {
         after_help = "Examples:\n  grep -oE 'gp[do]_[A-Za-z0-9]{36}' build.log | gatepass tokens report --url https://gatepass.example.com\n  gatepass tokens report found-tokens.txt"
     )]
     Report(ReportArgs),
+    /// Derive a weaker child of the token in GATEPASS_TOKEN (fewer scopes, one
+    /// environment, a shorter life, a narrower allow list); shown once.
+    #[command(
+        after_help = "Examples:\n  GATEPASS_TOKEN=gpd_… gatepass tokens attenuate --scopes read --expiry 1h\n  GATEPASS_TOKEN=gpd_… gatepass tokens attenuate --scopes deploy --expiry 15m --env staging --allow-ip 203.0.113.0/24"
+    )]
+    Attenuate(super::token_policy::AttenuateArgs),
+    /// Rename a token or replace its IP allow list.
+    #[command(
+        after_help = "Examples:\n  gatepass tokens update tok_4fG7hJ2kL9mN3pQ5rS8t --allow-ip 203.0.113.0/24 --allow-ip 2001:db8::/32\n  gatepass tokens update tok_4fG7hJ2kL9mN3pQ5rS8t --allow-anywhere\n  gatepass tokens update tok_4fG7hJ2kL9mN3pQ5rS8t -n \"CI (office)\""
+    )]
+    Update(super::token_policy::UpdateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +108,9 @@ pub struct TokenSettings {
     /// Expires after this duration, e.g. 720h, 7d, 1h30m.
     #[arg(short = 'x', long, value_parser = parse_duration, value_name = "DURATION")]
     pub expiry: Option<String>,
+    /// Only from this IP address or CIDR range (repeatable); anywhere by default.
+    #[arg(long = "allow-ip", value_name = "CIDR", value_parser = super::token_policy::parse_cidr)]
+    pub allow_ip: Vec<String>,
     /// Also print a CI block with GATEPASS_URL and GATEPASS_TOKEN.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub export: Option<ExportFormat>,
@@ -142,6 +157,9 @@ pub struct RotateArgs {
     /// Keep the old secret working for this long (at most 168h), e.g. 24h.
     #[arg(long, value_parser = parse_grace, value_name = "DURATION")]
     pub grace: Option<String>,
+    /// Replace the IP allow list with these ranges (repeatable); it stays otherwise.
+    #[arg(long = "allow-ip", value_name = "CIDR", value_parser = super::token_policy::parse_cidr)]
+    pub allow_ip: Vec<String>,
     /// Also print a CI block with GATEPASS_URL and GATEPASS_TOKEN.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub export: Option<ExportFormat>,
@@ -164,9 +182,11 @@ pub struct RemoveArgs {
 }
 
 pub async fn run(global: &GlobalArgs, command: TokensCommand) -> anyhow::Result<()> {
-    if let TokensCommand::Report(args) = command {
-        return report(&global.connect_anonymously()?, args).await;
-    }
+    let command = match command {
+        TokensCommand::Report(args) => return report(&global.connect_anonymously()?, args).await,
+        TokensCommand::Attenuate(args) => return super::token_policy::attenuate(global, args).await,
+        command => command,
+    };
     let ctx = global.connect()?;
     match command {
         TokensCommand::Create(CreateCommand::Deploy(args)) => {
@@ -190,12 +210,14 @@ pub async fn run(global: &GlobalArgs, command: TokensCommand) -> anyhow::Result<
         TokensCommand::List(args) => list(&ctx, args).await,
         TokensCommand::Rotate(args) => {
             let org = ctx.org_of_token(args.org.as_deref(), &args.id).await?;
-            let issued = ctx.client.rotate_token(&org, &args.id, args.grace.as_deref()).await?;
+            let allowed_ips = (!args.allow_ip.is_empty()).then_some(args.allow_ip.as_slice());
+            let issued = ctx.client.rotate_token_with(&org, &args.id, args.grace.as_deref(), allowed_ips).await?;
             print_issued(&ctx, &issued, "rotated", args.export)
         }
         TokensCommand::Revoke(args) => remove(&ctx, args, false).await,
         TokensCommand::Delete(args) => remove(&ctx, args, true).await,
-        TokensCommand::Report(_) => unreachable!("handled before connecting"),
+        TokensCommand::Update(args) => super::token_policy::update(&ctx, args).await,
+        TokensCommand::Report(_) | TokensCommand::Attenuate(_) => unreachable!("handled before connecting"),
     }
 }
 
@@ -230,6 +252,7 @@ fn settings_request(settings: &TokenSettings) -> CreateToken {
         scopes: Some(settings.scopes.clone()),
         expires_at: settings.expires.clone(),
         expires_in: settings.expiry.clone(),
+        allowed_ips: (!settings.allow_ip.is_empty()).then(|| settings.allow_ip.clone()),
         ..CreateToken::default()
     }
 }
@@ -243,7 +266,7 @@ struct IssuedOutput<'a> {
     export: Option<String>,
 }
 
-fn print_issued(ctx: &Ctx, issued: &IssuedToken, verb: &str, format: Option<ExportFormat>) -> anyhow::Result<()> {
+pub fn print_issued(ctx: &Ctx, issued: &IssuedToken, verb: &str, format: Option<ExportFormat>) -> anyhow::Result<()> {
     let block = format.map(|format| export::block(format, ctx.client.base_url(), issued.token.expose_secret()));
     if ctx.json {
         return output::print_json(&IssuedOutput { issued, export: block });
@@ -257,6 +280,12 @@ fn print_issued(ctx: &Ctx, issued: &IssuedToken, verb: &str, format: Option<Expo
     println!("  reaches  {} ({})", token.target, token.level);
     println!("  scopes   {}", token.scopes.join(","));
     println!("  expires  {}", output::when_or(token.expires_at.as_deref(), "never"));
+    if !token.allowed_ips.is_empty() {
+        println!("  from     {}", token.allowed_ips.join(", "));
+    }
+    if let Some(parent) = &token.parent {
+        println!("  parent   {parent} (revoking or rotating it revokes this token)");
+    }
     if verb == "rotated" {
         match &token.previous_secret_valid_until {
             Some(until) => println!("  the previous secret keeps working until {}", output::when(until)),

@@ -15,6 +15,10 @@ type HmacSha256 = Hmac<Sha256>;
 pub const SALT_ENV: &str = "ML_DEPLOYMENT_TOKEN_SALT";
 pub const SALT_FILE_ENV: &str = "ML_DEPLOYMENT_TOKEN_SALT_FILE";
 pub const SALT_MIN_LEN: usize = 32;
+/// The salt being rotated away from: digests it made still verify, and are
+/// re-made under the current salt on their first use.
+pub const SALT_PREVIOUS_ENV: &str = "ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS";
+pub const SALT_PREVIOUS_FILE_ENV: &str = "ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS_FILE";
 
 /// Why token generation and verification are disabled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::salt::SaltStatus;
+use crate::salt::{self, SaltStatus};
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -24,8 +24,14 @@ pub struct Readiness {
     pub backend: &'static str,
     /// `ok` or `unreachable`.
     pub database: &'static str,
-    /// `configured`, `missing` or `changed`.
+    /// `configured`, `rotating` (a previous salt is set too), `stranded`
+    /// (live tokens remain on a salt no longer configured), `missing` or
+    /// `changed`.
     pub token_salt: &'static str,
+    /// Live tokens whose digest was made under another salt than the
+    /// current one: during a rotation, those not used since it began (0:
+    /// the previous salt can go); after it, tokens that will not verify.
+    pub tokens_on_previous_salt: u64,
     /// What needs attention, for people.
     pub problems: Vec<String>,
 }
@@ -43,8 +49,22 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             "unreachable"
         }
     };
+    let mut token_salt = state.salt_status.as_str();
+    let mut tokens_on_previous_salt = 0;
+    if let (Ok(salt), "ok") = (state.verifier.salt(), database) {
+        match salt::tokens_on_previous_salt(state.store.as_ref(), salt, state.clock.now()).await {
+            Ok(count) => tokens_on_previous_salt = count,
+            Err(err) => tracing::warn!(error = %err, "readiness: cannot count tokens on the previous salt"),
+        }
+    }
     match state.salt_status {
-        SaltStatus::Configured => {}
+        SaltStatus::Configured if tokens_on_previous_salt > 0 => {
+            token_salt = "stranded";
+            problems.push(format!(
+                "{tokens_on_previous_salt} live token(s) were digested under a salt that is no longer configured and will not verify; set ML_DEPLOYMENT_TOKEN_SALT_PREVIOUS to that salt until they are used, or rotate them"
+            ));
+        }
+        SaltStatus::Configured | SaltStatus::Rotating => {}
         SaltStatus::Missing => problems.push(
             state.verifier.salt().err().map(|e| e.to_string()).unwrap_or_default(),
         ),
@@ -58,7 +78,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         status: if ready { "ready" } else { "not ready" },
         backend: state.store.backend(),
         database,
-        token_salt: state.salt_status.as_str(),
+        token_salt,
+        tokens_on_previous_salt,
         problems,
     };
     (status, axum::Json(body))

@@ -55,7 +55,7 @@ type AppliesTo = fn(&Operation) -> bool;
 const COMMON_PROBLEMS: &[(&str, &str, AppliesTo)] = &[
     ("400", "The request cannot be read: malformed body or query, unknown fields", reads_input),
     ("401", "Missing or invalid credential (every bad credential looks the same)", is_authenticated),
-    ("403", "The credential lacks the scope or role this needs", is_authenticated),
+    ("403", "The credential lacks the scope or role this needs, or a token is used from outside its allowed_ips (type urn:gatepass:problem:ip-not-allowed)", is_authenticated),
     ("404", "Not found, or outside the credential's reach", has_path_parameters),
     ("409", "Several of your organizations have a project with this slug; use its id", takes_project_key),
     ("413", "The request body is larger than 64 KiB", has_body),

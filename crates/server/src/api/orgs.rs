@@ -15,7 +15,7 @@ use super::keys::{InOrg, OrgKey};
 use super::pages::{NoFilter, PageParams, Paged};
 use crate::problem::Problem;
 use crate::service::pages;
-use crate::service::{orgs, Caller, ServiceResult};
+use crate::service::{orgs, token_policy, Caller, ServiceResult};
 use crate::state::AppState;
 use crate::views::OrgView;
 use axum::response::Response;
@@ -43,12 +43,31 @@ pub struct UpdateOrgRequest {
     pub name: Option<String>,
     /// Only instance admins change plans.
     pub plan: Option<String>,
+    /// The org's rules for token lifetimes (org admins). Tokens that break
+    /// new rules are reported (`tokens_out_of_policy`), not revoked.
+    pub policy: Option<PolicyRequest>,
 }
 
-/// An org with its plan usage and the caller's role in it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequest {
+    /// The longest a token may live from its issue or rotation (`90d`,
+    /// `720h`); `null` or absent for no limit.
+    #[schema(example = "90d")]
+    pub max_token_lifetime: Option<String>,
+    /// Whether every token must have an expiry.
+    #[serde(default)]
+    pub require_expiry: bool,
+}
+
+/// An org with its plan usage, token policy and the caller's role in it.
 async fn view(state: &AppState, caller: &Caller, org: &Org) -> ServiceResult<OrgView> {
     let usage = orgs::usage(state, org).await?;
-    Ok(OrgView::new(org, caller.principal.role_in(org.id), Some(usage.into())))
+    let report = token_policy::report(state, org).await?;
+    let mut view = OrgView::new(org, caller.principal.role_in(org.id), Some(usage.into()));
+    view.policy = Some((&report.policy).into());
+    view.tokens_out_of_policy = Some(report.tokens_out_of_policy);
+    Ok(view)
 }
 
 /// Create an organization (instance admins). The creator becomes its owner,
@@ -92,8 +111,9 @@ pub async fn get_org(State(state): State<AppState>, InOrg { caller, org }: InOrg
     Ok(Json(view(&state, &caller, &org).await?))
 }
 
-/// Rename an organization (org admins; its slug and id stay) or change its
-/// plan (instance admins). Both are checked before either is written.
+/// Rename an organization (org admins; its slug and id stay), change its
+/// plan (instance admins) or its token policy (org admins). Each is checked
+/// before any is written.
 #[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs", params(OrgKey), request_body = UpdateOrgRequest,
     responses((status = 200, body = OrgView)))]
 pub async fn update_org(
@@ -101,7 +121,17 @@ pub async fn update_org(
     InOrg { caller, org }: InOrg,
     ApiJson(body): ApiJson<UpdateOrgRequest>,
 ) -> ServiceResult<Json<OrgView>> {
+    let policy = match &body.policy {
+        Some(policy) => {
+            caller.principal.may_set_token_policy(org.id)?;
+            Some(token_policy::parse_policy(policy.max_token_lifetime.as_deref(), policy.require_expiry)?)
+        }
+        None => None,
+    };
     let org = orgs::update(&state, &caller, &org, body.name.as_deref(), body.plan.as_deref()).await?;
+    if let Some(policy) = policy {
+        token_policy::set_policy(&state, &caller, &org, policy).await?;
+    }
     Ok(Json(view(&state, &caller, &org).await?))
 }
 

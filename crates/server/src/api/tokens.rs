@@ -21,6 +21,7 @@ use super::NO_STORE;
 use crate::problem::Problem;
 use crate::service::labels::TargetLabels;
 use crate::service::resolve::{self, ReachRequest};
+use crate::service::token_policy;
 use crate::service::tokens::{self, IssueRequest};
 use crate::service::{invalid, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -29,10 +30,11 @@ use crate::views::{IssuedTokenView, TokenView};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_org_tokens, create_token))
-        .routes(routes!(get_token, revoke_token))
+        .routes(routes!(get_token, revoke_token, update_token))
         .routes(routes!(rotate_token))
         .routes(routes!(list_project_tokens))
         .routes(routes!(whoami))
+        .routes(routes!(attenuate_token))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,6 +54,10 @@ pub struct CreateTokenRequest {
     pub expires_at: Option<String>,
     /// A duration such as `720h`, `7d`, `1h30m`.
     pub expires_in: Option<String>,
+    /// IPv4 and IPv6 CIDR ranges (or single addresses) the token may be used
+    /// from, at most 50; absent or empty: anywhere.
+    #[schema(example = json!(["203.0.113.0/24", "2001:db8::/32"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -59,6 +65,39 @@ pub struct CreateTokenRequest {
 pub struct RotateTokenRequest {
     /// How long the old secret keeps working (at most `168h`); absent: it stops at once.
     pub grace: Option<String>,
+    /// Replaces the allow list (empty: anywhere); absent: it stays.
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTokenRequest {
+    /// A new name.
+    pub name: Option<String>,
+    /// Replaces the allow list (empty: anywhere); absent: it stays.
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub allowed_ips: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttenuateTokenRequest {
+    /// Defaults to "deployment token".
+    pub name: Option<String>,
+    /// A subset of the calling token's scopes; defaults to all of them.
+    pub scopes: Option<Vec<String>>,
+    /// A project within the calling token's reach (id or slug): for an org
+    /// token's child; with `environment`, the environment is looked up in it.
+    pub project: Option<String>,
+    /// An environment within the calling token's reach: its id, or its name
+    /// under a project or environment token; absent: the same reach.
+    pub environment: Option<String>,
+    /// A duration such as `1h`, not past the calling token's expiry;
+    /// absent: the calling token's expiry.
+    pub expires_in: Option<String>,
+    /// Ranges inside the calling token's allow list (if it has one);
+    /// absent: the calling token's list.
+    pub allowed_ips: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -123,6 +162,7 @@ pub async fn create_token(
         body.scopes.as_deref(),
         body.expires_at.as_deref(),
         body.expires_in.as_deref(),
+        body.allowed_ips.as_deref(),
         state.clock.now(),
     )?;
     let (record, plain) = tokens::issue(&state, &caller, &org, request).await?;
@@ -199,8 +239,49 @@ pub async fn rotate_token(
 ) -> ServiceResult<impl IntoResponse> {
     let record = tokens::find(&state, &caller, &org, &key.id).await?;
     let grace = body.grace.as_deref().map(expiry::parse_grace).transpose().map_err(invalid)?;
-    let (record, plain) = tokens::rotate(&state, &caller, &record, grace).await?;
+    let allowed_ips = tokens::parse_allowed_ips(body.allowed_ips.as_deref())?;
+    let (record, plain) = tokens::rotate(&state, &caller, &record, grace, allowed_ips).await?;
     Ok((NO_STORE, issued(&state, &record, &plain).await?))
+}
+
+/// Rename a token or replace its allow list. Every node applies a new list
+/// within 1 s.
+#[utoipa::path(patch, path = "/v1/orgs/{org}/tokens/{id}", tag = "tokens", params(TokenKey),
+    request_body = UpdateTokenRequest, responses((status = 200, body = TokenView)))]
+pub async fn update_token(
+    State(state): State<AppState>,
+    InOrg { caller, org }: InOrg,
+    ApiPath(key): ApiPath<TokenKey>,
+    ApiJson(body): ApiJson<UpdateTokenRequest>,
+) -> ServiceResult<Json<TokenView>> {
+    let record = tokens::find(&state, &caller, &org, &key.id).await?;
+    let request = token_policy::UpdateRequest::parse(body.name.as_deref(), body.allowed_ips.as_deref())?;
+    let record = token_policy::update(&state, &caller, &record, request).await?;
+    Ok(Json(view(&state, &record).await?))
+}
+
+/// Derive from the calling token a child token that can only do less. The
+/// plaintext is in this response only; the child dies with its parent.
+#[utoipa::path(post, path = "/v1/token/attenuate", tag = "tokens", request_body = AttenuateTokenRequest,
+    responses(
+        (status = 201, description = "Created; `token` is shown only now, `parent` names the calling token", body = IssuedTokenView),
+        (status = 409, description = "The plan limit, or the calling token's 100 live children, reached", body = Problem),
+        (status = 422, description = "The child would do more than its parent (`field` names what), or break the org policy", body = Problem)))]
+pub async fn attenuate_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<AttenuateTokenRequest>,
+) -> ServiceResult<impl IntoResponse> {
+    let request = token_policy::AttenuateRequest {
+        name: body.name.as_deref(),
+        scopes: body.scopes.as_deref(),
+        project: body.project.as_deref(),
+        environment: body.environment.as_deref(),
+        expires_in: body.expires_in.as_deref(),
+        allowed_ips: body.allowed_ips.as_deref(),
+    };
+    let (record, plain) = token_policy::attenuate(&state, &caller, request).await?;
+    Ok((StatusCode::CREATED, NO_STORE, issued(&state, &record, &plain).await?))
 }
 
 /// Revoke a token at once; `purge=true` also deletes its record.

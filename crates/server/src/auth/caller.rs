@@ -19,7 +19,7 @@ use super::session;
 use super::ClientIp;
 use crate::metrics::{bump, AuthFailure};
 use crate::rate_limit::Standing;
-use crate::service::{sessions, Caller, ServiceError};
+use crate::service::{sessions, token_policy, Caller, ServiceError};
 use crate::state::AppState;
 use crate::verify::{CachedVerdict, VerifiedToken, VerifyError};
 
@@ -98,13 +98,15 @@ async fn authenticate_token(
     now: OffsetDateTime,
     standing: Standing,
 ) -> Result<Caller, Failure> {
+    let from = Some(client_ip);
     let verified = match standing {
-        Standing::Clear => state.verifier.verify(credential, now).await,
+        Standing::Clear => state.verifier.verify(credential, from, now).await,
         // Only what the cache cannot decide costs its one read.
-        Standing::Limited { .. } => match state.verifier.verify_cached(credential, now) {
+        Standing::Limited { .. } => match state.verifier.verify_cached(credential, from, now) {
             Ok(CachedVerdict::Valid(record)) => Ok(record),
             Ok(CachedVerdict::Rejected(reason)) => Err(VerifyError::Rejected(reason)),
-            Ok(CachedVerdict::Unknown) => state.verifier.verify(credential, now).await,
+            Ok(CachedVerdict::IpNotAllowed(record)) => Err(VerifyError::IpNotAllowed(record)),
+            Ok(CachedVerdict::Unknown) => state.verifier.verify(credential, from, now).await,
             Err(err) => Err(err),
         },
     };
@@ -116,6 +118,12 @@ async fn authenticate_token(
         Err(VerifyError::Rejected(reason)) => {
             bump(&state.metrics.verify_rejected);
             Err(Failure::Credential(AuthFailure::Token(reason)))
+        }
+        // A valid credential: not a failure that counts towards 429.
+        Err(VerifyError::IpNotAllowed(token)) => {
+            bump(&state.metrics.ip_not_allowed);
+            token_policy::ip_denied(state, &token, client_ip, now).await;
+            Err(Failure::Service(ServiceError::IpNotAllowed))
         }
         Err(err) => Err(Failure::Service(err.into())),
     }

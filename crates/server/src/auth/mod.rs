@@ -5,6 +5,7 @@
 mod caller;
 mod client_ip;
 pub mod expiry_notice;
+pub mod ip_denials;
 pub mod oidc;
 pub mod password;
 pub mod secret_scanning;

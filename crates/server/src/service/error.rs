@@ -47,6 +47,17 @@ pub enum ServiceError {
     /// The keys that check a signature cannot be had; nothing was done.
     #[error("{0}")]
     SigningKeysUnavailable(String),
+    /// A valid token used from outside its allow list.
+    #[error("this token may not be used from this address (it is outside the token's allowed_ips)")]
+    IpNotAllowed,
+    /// A token's expiry breaks its org's policy.
+    #[error(transparent)]
+    Policy(#[from] gatepass_core::policy::PolicyViolation),
+    /// An attenuation asked for more than the parent token has.
+    #[error(transparent)]
+    Widening(#[from] gatepass_core::policy::Widening),
+    #[error("a token may have at most {limit} live child tokens; revoke one first")]
+    ChildLimit { limit: u32 },
     /// An OIDC ID token that mints nothing: the detail names the check
     /// that failed (`signature`, `issuer`, `audience`, `expired`, `claim
     /// \`repository\``, `replayed`, `no matching policy`).
@@ -78,6 +89,7 @@ impl From<StoreError> for ServiceError {
         match err {
             StoreError::Conflict(detail) => ServiceError::Conflict(detail),
             StoreError::PlanLimit { plan, limit } => ServiceError::PlanLimit { plan: plan.as_str(), limit },
+            StoreError::ChildLimit { limit } => ServiceError::ChildLimit { limit },
             StoreError::Missing(what) => ServiceError::NotFound(what),
             StoreError::Backend(source) => {
                 tracing::error!(error = %source, "database error");
@@ -103,6 +115,7 @@ impl From<VerifyError> for ServiceError {
     fn from(err: VerifyError) -> Self {
         match err {
             VerifyError::Rejected(_) => ServiceError::Unauthorized,
+            VerifyError::IpNotAllowed(_) => ServiceError::IpNotAllowed,
             VerifyError::Salt(err) => ServiceError::SaltUnavailable(err),
             VerifyError::Store(err) => err.into(),
         }

@@ -16,6 +16,7 @@ pub mod pages;
 pub mod projects;
 pub mod resolve;
 pub mod sessions;
+pub mod token_policy;
 pub mod tokens;
 pub mod trust;
 pub mod urls;

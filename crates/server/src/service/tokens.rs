@@ -7,11 +7,13 @@ use std::net::IpAddr;
 use gatepass_core::expiry;
 use gatepass_core::id::{OrgId, TokenId};
 use gatepass_core::name::DisplayName;
+use gatepass_core::policy::AllowedIps;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::{Scope, Scopes};
 use gatepass_core::token::{PlainToken, RevokedReason, TokenStatus};
 use gatepass_store::{
-    Actor, LeakSite, NewToken, Org, PageKey, PageRequest, Revocation, Rotation, TokenFilter, TokenRecord, TokenToRevoke,
+    Actor, LeakSite, NewToken, Org, PageKey, PageRequest, Revocation, Rotation, TokenFilter, TokenRecord,
+    TokenToRevoke, TokenUpdate,
 };
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
@@ -36,18 +38,21 @@ pub struct IssueRequest {
     pub reach: Reach,
     pub scopes: Scopes,
     pub expires_at: Option<OffsetDateTime>,
+    pub allowed_ips: AllowedIps,
 }
 
 impl IssueRequest {
     /// Checks the terms of a new token as a request spells them: the name
     /// (default "deployment token"), scopes (default `deploy`), and an
-    /// absolute expiry or a duration from `now`.
+    /// absolute expiry or a duration from `now`, and where it may be used
+    /// from (default anywhere).
     pub fn parse(
         name: Option<&str>,
         reach: Reach,
         scopes: Option<&[String]>,
         expires_at: Option<&str>,
         expires_in: Option<&str>,
+        allowed_ips: Option<&[String]>,
         now: OffsetDateTime,
     ) -> ServiceResult<Self> {
         Ok(IssueRequest {
@@ -58,8 +63,14 @@ impl IssueRequest {
                 Some(list) => Scopes::parse_each(list.iter().map(String::as_str)).map_err(invalid)?,
             },
             expires_at: expiry::resolve_expiry(expires_at, expires_in, now).map_err(invalid)?,
+            allowed_ips: parse_allowed_ips(allowed_ips)?.unwrap_or_default(),
         })
     }
+}
+
+/// An allow list as a request spells it; `None` when the request has none.
+pub fn parse_allowed_ips(list: Option<&[String]>) -> ServiceResult<Option<AllowedIps>> {
+    list.map(|list| AllowedIps::parse_each(list.iter().map(String::as_str))).transpose().map_err(invalid)
 }
 
 pub async fn issue(
@@ -70,6 +81,8 @@ pub async fn issue(
 ) -> ServiceResult<(TokenRecord, PlainToken)> {
     caller.principal.may_issue(org.id, request.reach, request.scopes)?;
     let salt = state.verifier.salt()?;
+    let now = state.clock.now();
+    state.store.org_policy(org.id).await?.check(request.expires_at, now)?;
     let plain = PlainToken::generate(request.reach.token_kind());
     let new = NewToken {
         id: TokenId::generate(),
@@ -80,18 +93,24 @@ pub async fn issue(
         preview: plain.preview(),
         digest: salt.digest(plain.expose_secret()),
         created_by: caller.actor(state).await,
-        created_at: state.clock.now(),
+        created_at: now,
         expires_at: request.expires_at,
+        allowed_ips: request.allowed_ips,
+        parent_id: None,
+        salt_fingerprint: salt.fingerprint(),
         source: gatepass_core::token::TokenSource::User,
     };
     state.store.insert_token(&new).await?;
     bump(&state.metrics.tokens_created);
-    let details = json!({
+    let mut details = json!({
         "name": new.name,
         "level": new.reach.level().as_str(),
         "scopes": new.scopes.to_list_string(),
         "preview": new.preview,
     });
+    if new.allowed_ips.is_restricted() {
+        details["allowed_ips"] = json!(new.allowed_ips.to_stored());
+    }
     audit::record(state, caller, Some(org.id), AuditAction::TokenCreated, new.id.as_str(), details).await;
     Ok((new.into(), plain))
 }
@@ -136,12 +155,16 @@ pub async fn list_page(
     Ok(page.retain(|record| caller.principal.sees_listed(org.id, record.reach.project(), record.reach.environment())))
 }
 
-/// Issues a new secret for `record`; the old one works for `grace` more, or stops now.
+/// Issues a new secret for `record`; the old one works for `grace` more, or
+/// stops now. A new allow list, if given, replaces the old one. Children
+/// attenuated from the token are revoked: they were derived from the
+/// secret being replaced.
 pub async fn rotate(
     state: &AppState,
     caller: &Caller,
     record: &TokenRecord,
     grace: Option<Duration>,
+    allowed_ips: Option<AllowedIps>,
 ) -> ServiceResult<(TokenRecord, PlainToken)> {
     caller.principal.may_manage(record.org_id, record.reach, record.scopes)?;
     let salt = state.verifier.salt()?;
@@ -154,20 +177,32 @@ pub async fn rotate(
             current.as_str()
         )));
     }
+    state.store.org_policy(record.org_id).await?.check(record.expires_at, now)?;
+    if let Some(allowed_ips) = &allowed_ips {
+        let update = TokenUpdate { name: None, allowed_ips: Some(allowed_ips.clone()) };
+        state.store.update_token(record.id, &update).await?;
+    }
     let plain = PlainToken::generate(record.reach.token_kind());
     let rotation = Rotation {
         digest: salt.digest(plain.expose_secret()),
         preview: plain.preview(),
         previous_valid_until: grace.map(|grace| now + grace),
         at: now,
+        salt_fingerprint: salt.fingerprint(),
     };
     if !state.store.rotate_token(record.id, &rotation).await? {
         return Err(ServiceError::Conflict(format!("token {} was revoked meanwhile", record.id)));
     }
     state.verifier.forget_token(record);
     bump(&state.metrics.tokens_rotated);
-    let details = json!({ "grace_seconds": grace.map(|g| g.whole_seconds()), "preview": rotation.preview });
+    let mut details = json!({ "grace_seconds": grace.map(|g| g.whole_seconds()), "preview": rotation.preview });
+    if let Some(allowed_ips) = &allowed_ips {
+        details["allowed_ips"] = json!(allowed_ips.to_stored());
+    }
     audit::record(state, caller, Some(record.org_id), AuditAction::TokenRotated, record.id.as_str(), details).await;
+    let children = state.store.revoke_descendants(record.id, now).await?;
+    let by = Revoker { actor: caller.actor(state).await, client_ip: caller.client_ip, reason: RevokedReason::User };
+    descendants_revoked(state, &by, &children).await?;
     let updated = state.store.find_token(record.id).await?.ok_or(ServiceError::NotFound("token"))?;
     Ok((updated, plain))
 }
@@ -196,8 +231,9 @@ pub struct Revoker {
 /// `tokens` at once, each with where it was found if it leaked. Each that
 /// this revoked leaves this node's cache (other nodes hear of it through
 /// the change feed), is counted, and gets its audit event: `token.revoked`,
-/// `token.leaked` or `token.reported`, by the reason. Returns the ones it
-/// revoked; tokens revoked before are left as they were.
+/// `token.leaked` or `token.reported`, by the reason. Their children die
+/// with them (`parent_revoked`). Returns the ones of `tokens` it revoked;
+/// tokens revoked before are left as they were.
 pub async fn revoke_all(
     state: &AppState,
     by: &Revoker,
@@ -213,6 +249,10 @@ pub async fn revoke_all(
     for (record, _) in tokens {
         state.verifier.forget_token(record);
     }
+    let descendants: Vec<TokenId> =
+        revoked.iter().copied().filter(|id| !tokens.iter().any(|(record, _)| record.id == *id)).collect();
+    descendants_revoked(state, by, &descendants).await?;
+    let revoked: Vec<TokenId> = revoked.into_iter().filter(|id| !descendants.contains(id)).collect();
     let action = match by.reason {
         RevokedReason::Leaked => AuditAction::TokenLeaked,
         RevokedReason::Reported => AuditAction::TokenReported,
@@ -224,6 +264,20 @@ pub async fn revoke_all(
         audit_as(state, by, record.org_id, action, record, details).await;
     }
     Ok(revoked)
+}
+
+/// Drops the children (and their descendants) a revocation or rotation of
+/// their parent just revoked from this node's cache (other nodes hear of
+/// them through the change feed), and audits each, reason `parent_revoked`.
+async fn descendants_revoked(state: &AppState, by: &Revoker, ids: &[TokenId]) -> ServiceResult<()> {
+    for id in ids {
+        let Some(record) = state.store.find_token(*id).await? else { continue };
+        state.verifier.forget_token(&record);
+        bump(&state.metrics.tokens_revoked);
+        let details = revocation_details(&record, RevokedReason::ParentRevoked, None, true);
+        audit_as(state, by, record.org_id, AuditAction::TokenRevoked, &record, details).await;
+    }
+    Ok(())
 }
 
 /// What an audit event says about a revocation (or a leak of a token

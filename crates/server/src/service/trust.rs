@@ -207,6 +207,9 @@ async fn mint(state: &AppState, client_ip: IpAddr, jwt: &str, project: Option<&s
         created_by: Actor { id: policy.id.to_string(), label: format!("trust policy {}", policy.id) },
         created_at: now,
         expires_at: Some(now + policy.max_ttl),
+        allowed_ips: Default::default(),
+        parent_id: None,
+        salt_fingerprint: salt.fingerprint(),
         source: TokenSource::Oidc,
     };
     let used = UsedJti { issuer: issuer.to_string(), jti: jti.to_string(), until: expires + CLOCK_LEEWAY };

@@ -1,6 +1,6 @@
 //! The per-node cache of verdicts by digest: for each digest seen, either
 //! "no token" or the compact [`CachedToken`] that decides a request and
-//! builds its grant. About 190 bytes a token, the cache's bookkeeping
+//! builds its grant. About 210 bytes a token, the cache's bookkeeping
 //! included (see `benches/verify.rs`), bounded by a capacity with S3-FIFO
 //! eviction.
 //!
@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gatepass_core::id::{EnvironmentId, OrgId, ProjectId, TokenId, RANDOM_LEN};
+use gatepass_core::policy::AllowedIps;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
 use gatepass_core::token::{TokenDigest, TokenStatus};
@@ -24,7 +25,7 @@ use time::OffsetDateTime;
 use super::coherent::CoherentCache;
 use super::RejectReason;
 
-/// Tokens (and unknown digests) kept at most, by default: about 380 MB when full.
+/// Tokens (and unknown digests) kept at most, by default: about 420 MB when full.
 pub const DEFAULT_CAPACITY: usize = 2_000_000;
 
 /// Stored for an instant that never comes (no expiry, not revoked, no end
@@ -39,9 +40,10 @@ enum Level {
 }
 
 /// What verification keeps of a token, under one of its digests: ids as
-/// their random parts and instants as milliseconds, so it is small and
-/// `Copy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// their random parts and instants as milliseconds, so it is small, and the
+/// allow list shared with every other entry of the token (cloning it is a
+/// reference count, and a token without a list has none to count).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedToken {
     token: [u8; RANDOM_LEN],
     org: [u8; RANDOM_LEN],
@@ -54,9 +56,11 @@ pub struct CachedToken {
     /// Until when this digest opens the token: never ending for its current
     /// secret, the grace period's end for the one a rotation replaced.
     secret_valid_until: i64,
+    allowed_ips: AllowedIps,
 }
 
 /// A token verified for a request: what its grant and its answers need.
+/// Built only once its allow list admitted the request's address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub id: TokenId,
@@ -102,7 +106,21 @@ impl CachedToken {
             expires_at: millis(record.expires_at),
             revoked_at: millis(record.revoked_at),
             secret_valid_until,
+            allowed_ips: record.allowed_ips.clone(),
         }
+    }
+
+    /// Whether this digest is the token's current secret (not the one a
+    /// rotation replaced): only that one is re-made under a new salt.
+    pub fn is_current_secret(&self) -> bool {
+        self.secret_valid_until == NEVER
+    }
+
+    /// Whether a request from `client_ip` may use the token; `None` (a
+    /// token presented for introspection, not used) always may.
+    #[inline]
+    pub fn admits(&self, client_ip: Option<std::net::IpAddr>) -> bool {
+        client_ip.is_none_or(|ip| self.allowed_ips.allows(ip))
     }
 
     /// Whether this secret opens the token at `now`, by the core's rules.
@@ -291,6 +309,9 @@ mod tests {
             revoked_at: None,
             revoked_reason: None,
             leak: None,
+            allowed_ips: AllowedIps::anywhere(),
+            parent_id: None,
+            salt_fingerprint: String::new(),
             source: gatepass_core::token::TokenSource::User,
         }
     }
@@ -302,6 +323,7 @@ mod tests {
         let mut record = record(digest);
         record.expires_at = Some(now + time::Duration::DAY);
         let verified = CachedToken::of(&record, &digest).decide(now).unwrap();
+        assert!(CachedToken::of(&record, &digest).admits(Some("192.0.2.1".parse().unwrap())));
         assert_eq!(
             verified,
             VerifiedToken {
@@ -337,8 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_token_admits_only_addresses_on_its_allow_list() {
+        let digest = TokenDigest::from_bytes([1; 32]);
+        let mut listed = record(digest);
+        listed.allowed_ips = AllowedIps::parse_each(["127.0.0.1", "2001:db8::/32"]).unwrap();
+        let cached = CachedToken::of(&listed, &digest);
+        assert!(cached.admits(Some("127.0.0.1".parse().unwrap())));
+        assert!(cached.admits(Some("2001:db8::7".parse().unwrap())));
+        assert!(!cached.admits(Some("127.0.0.2".parse().unwrap())));
+        assert!(cached.admits(None), "introspection does not use the token");
+    }
+
+    #[test]
     fn a_cached_token_is_small() {
-        assert!(std::mem::size_of::<Option<CachedToken>>() <= 112, "{}", std::mem::size_of::<Option<CachedToken>>());
+        // The allow list is one pointer and a length (a shared slice).
+        assert!(std::mem::size_of::<Option<CachedToken>>() <= 128, "{}", std::mem::size_of::<Option<CachedToken>>());
     }
 
     #[test]

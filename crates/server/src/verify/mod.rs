@@ -6,7 +6,8 @@
 //! - [`answers`]: full records and rendered answers of tokens in use;
 //! - [`coherence`]: following the token change log on a shared database, so
 //!   both stay exact;
-//! - [`verifier`]: the path itself.
+//! - [`verifier`]: the path itself, with the allow-list check and the
+//!   retry under a previous salt during a salt rotation.
 //!
 //! Correctness under revocation: the node that revokes, rotates or deletes a
 //! token drops it at once; every other node drops it when it reads the
@@ -41,6 +42,10 @@ pub enum VerifyError {
     /// (every 401 looks the same); the reason is only for metrics.
     #[error("invalid token")]
     Rejected(RejectReason),
+    /// A valid token used from outside its allow list: 403, after the
+    /// token is known to be valid (anything less is the same 401).
+    #[error("the token may not be used from this address")]
+    IpNotAllowed(VerifiedToken),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -1,12 +1,20 @@
 //! The verifier: parse → checksum → digest → cache or lookup → status and
-//! grace, noting each use in memory.
+//! grace → allow list, noting each use in memory.
+//!
+//! During a salt rotation a digest that matches nothing is tried once more
+//! under the previous salt (its "unknown" verdict is cached like any
+//! other, so an invalid token costs two HMACs and two cache lookups, never
+//! more); a token found that way is re-digested under the current salt,
+//! once, on that first use. Without a previous salt the invalid-token path
+//! is what it was, plus one branch.
 
 use std::hash::RandomState;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
 use gatepass_core::token::{self, SaltError, TokenDigest, TokenSalt};
-use gatepass_store::{Store, StoreError, TokenChangeRecord, TokenRecord};
+use gatepass_store::{Rehash, Store, StoreError, TokenChangeRecord, TokenRecord};
 use time::OffsetDateTime;
 
 use super::answers::{AnswerCache, TokenAnswers};
@@ -19,6 +27,8 @@ use crate::metrics::{bump, Metrics};
 pub enum CachedVerdict {
     Valid(VerifiedToken),
     Rejected(RejectReason),
+    /// Valid, but not from the request's address.
+    IpNotAllowed(VerifiedToken),
     /// Not cached: only a database read can tell.
     Unknown,
 }
@@ -40,6 +50,9 @@ impl Default for CacheSizes {
 
 pub struct TokenVerifier {
     salt: Result<TokenSalt, SaltError>,
+    /// The salt being rotated away from, with the current salt's fingerprint
+    /// (what a re-made digest is stored under).
+    rotation: Option<(TokenSalt, String)>,
     store: Arc<dyn Store>,
     last_used: Arc<LastUsed>,
     metrics: Arc<Metrics>,
@@ -60,6 +73,7 @@ impl TokenVerifier {
     ) -> Self {
         Self {
             salt,
+            rotation: None,
             store,
             last_used,
             metrics,
@@ -68,53 +82,129 @@ impl TokenVerifier {
         }
     }
 
+    /// Also accepts digests made under `previous`, re-making each under the
+    /// current salt on its first use: a salt rotation without downtime.
+    pub fn with_previous_salt(mut self, previous: Option<TokenSalt>) -> Self {
+        let current = self.salt.as_ref().ok().map(TokenSalt::fingerprint);
+        self.rotation = previous.zip(current);
+        self
+    }
+
     pub fn salt(&self) -> Result<&TokenSalt, SaltError> {
         self.salt.as_ref().map_err(Clone::clone)
+    }
+
+    /// The previous salt of a rotation in progress, if any.
+    pub fn previous_salt(&self) -> Option<&TokenSalt> {
+        self.rotation.as_ref().map(|(salt, _)| salt)
     }
 
     pub fn cache(&self) -> &VerifyCache {
         &self.cache
     }
 
-    /// Checks a presented token; on success notes the use (in memory).
-    pub async fn verify(&self, presented: &str, now: OffsetDateTime) -> Result<VerifiedToken, VerifyError> {
-        let digest = self.digest(presented)?;
-        let cached = match self.cache.get(&digest) {
-            Lookup::Hit(cached) => cached,
-            Lookup::Miss => self.read_store_once(digest).await?,
-        };
-        self.decide(cached, now).map_err(VerifyError::Rejected)
+    /// Checks a presented token used from `client_ip` (`None`: presented to
+    /// be described, not used, so its allow list does not apply); on
+    /// success notes the use (in memory).
+    pub async fn verify(
+        &self,
+        presented: &str,
+        client_ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedToken, VerifyError> {
+        let salt = self.salt()?;
+        let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
+        let digest = salt.digest(parsed.as_str());
+        let cached = self.lookup(digest).await?;
+        if cached.is_none() {
+            if let Some((previous, fingerprint)) = &self.rotation {
+                let old = previous.digest(parsed.as_str());
+                if let Some(found) = self.lookup(old).await? {
+                    let verified = self.decide(Some(&found), client_ip, now)?;
+                    if found.is_current_secret() {
+                        self.rehash(verified.id, old, digest, fingerprint).await;
+                    }
+                    return Ok(verified);
+                }
+            }
+        }
+        self.decide(cached.as_ref(), client_ip, now)
     }
 
     /// Decides a presented token from the cache alone, without reading the
-    /// database: for addresses that have failed too often.
-    pub fn verify_cached(&self, presented: &str, now: OffsetDateTime) -> Result<CachedVerdict, VerifyError> {
-        let digest = match self.digest(presented) {
-            Ok(digest) => digest,
-            Err(VerifyError::Rejected(reason)) => return Ok(CachedVerdict::Rejected(reason)),
-            Err(err) => return Err(err),
+    /// database: for addresses that have failed too often. (A token found
+    /// under a previous salt is re-digested on a later, unlimited use.)
+    pub fn verify_cached(
+        &self,
+        presented: &str,
+        client_ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<CachedVerdict, VerifyError> {
+        let salt = self.salt()?;
+        let Ok(parsed) = token::parse(presented) else {
+            return Ok(CachedVerdict::Rejected(RejectReason::Malformed));
         };
-        let Lookup::Hit(cached) = self.cache.get(&digest) else {
-            return Ok(CachedVerdict::Unknown);
+        let mut cached = match self.cache.get(&salt.digest(parsed.as_str())) {
+            Lookup::Hit(cached) => cached,
+            Lookup::Miss => return Ok(CachedVerdict::Unknown),
         };
-        Ok(match self.decide(cached, now) {
+        if cached.is_none() {
+            if let Some((previous, _)) = &self.rotation {
+                match self.cache.get(&previous.digest(parsed.as_str())) {
+                    Lookup::Hit(found) => cached = found,
+                    Lookup::Miss => return Ok(CachedVerdict::Unknown),
+                }
+            }
+        }
+        Ok(match self.decide(cached.as_ref(), client_ip, now) {
             Ok(verified) => CachedVerdict::Valid(verified),
-            Err(reason) => CachedVerdict::Rejected(reason),
+            Err(VerifyError::IpNotAllowed(verified)) => CachedVerdict::IpNotAllowed(verified),
+            Err(VerifyError::Rejected(reason)) => CachedVerdict::Rejected(reason),
+            Err(err) => return Err(err),
         })
     }
 
-    /// The digest of a well-formed token; a malformed one is rejected
-    /// before any lookup.
-    fn digest(&self, presented: &str) -> Result<TokenDigest, VerifyError> {
-        let salt = self.salt()?;
-        let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
-        Ok(salt.digest(parsed.as_str()))
+    /// What the cache or, on a miss, the database says of a digest.
+    async fn lookup(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
+        match self.cache.get(&digest) {
+            Lookup::Hit(cached) => Ok(cached),
+            Lookup::Miss => self.read_store_once(digest).await,
+        }
     }
 
-    fn decide(&self, cached: Option<CachedToken>, now: OffsetDateTime) -> Result<VerifiedToken, RejectReason> {
-        let verified = cached.ok_or(RejectReason::Unknown)?.decide(now)?;
+    /// Status, grace, then the allow list: a request from outside the list
+    /// learns only once the token is known to be valid, and is not a use.
+    fn decide(
+        &self,
+        cached: Option<&CachedToken>,
+        client_ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedToken, VerifyError> {
+        let cached = cached.ok_or(VerifyError::Rejected(RejectReason::Unknown))?;
+        let verified = cached.decide(now).map_err(VerifyError::Rejected)?;
+        if !cached.admits(client_ip) {
+            return Err(VerifyError::IpNotAllowed(verified));
+        }
         self.last_used.touch_once_a_second(verified.id, now);
         Ok(verified)
+    }
+
+    /// Moves a token found under the previous salt to the current one. A
+    /// concurrent first use (here or on another node) may have done it
+    /// already; a failure only means the next use tries again.
+    async fn rehash(&self, id: TokenId, old: TokenDigest, new: TokenDigest, fingerprint: &str) {
+        let rehash = Rehash { old, new, salt_fingerprint: fingerprint.to_owned() };
+        match self.store.rehash_token(id, &rehash).await {
+            Ok(done) => {
+                if done {
+                    bump(&self.metrics.tokens_rehashed);
+                    tracing::info!(token = %id, "token re-digested under the current salt on its first use");
+                }
+                self.cache.forget(&[old, new]);
+                self.answers.forget(&[id]);
+            }
+            Err(err) => tracing::warn!(token = %id, error = %err, "re-digesting a token under the current salt failed"),
+        }
     }
 
     /// Reads the digest's record unless a concurrent miss on the same digest
@@ -131,7 +221,7 @@ impl TokenVerifier {
         let generation = self.cache.generation();
         bump(&self.metrics.verify_store_reads);
         let cached = self.store.find_token_by_digest(&digest).await?.map(|record| CachedToken::of(&record, &digest));
-        self.cache.insert(digest, cached, generation);
+        self.cache.insert(digest, cached.clone(), generation);
         Ok(cached)
     }
 
@@ -199,7 +289,7 @@ mod tests {
         let checks: Vec<_> = (0..32)
             .map(|_| {
                 let (verifier, unknown) = (verifier.clone(), unknown.expose_secret().to_owned());
-                tokio::spawn(async move { verifier.verify(&unknown, OffsetDateTime::now_utc()).await })
+                tokio::spawn(async move { verifier.verify(&unknown, None, OffsetDateTime::now_utc()).await })
             })
             .collect();
         for check in checks {

@@ -73,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{project}/deployments/{{deployment}}"), get(deployments::detail))
         .route("/orgs/switch", get(console::switch))
         .route(&format!("{org}/settings"), get(org_settings::page).post(org_settings::rename))
+        .route(&format!("{org}/settings/policy"), post(org_settings::set_policy))
         .route(&format!("{org}/delete"), post(org_settings::delete))
         .route(&format!("{org}/webhooks"), get(webhooks::page).post(webhooks::create))
         .route(&format!("{org}/webhooks/{{id}}/delete"), post(webhooks::delete))

@@ -1,6 +1,7 @@
-//! The org console's **Settings**: the org's name, its plan and usage, the
-//! place the token policy will take, a link to the Webhooks page, and deleting the org
-//! (owners only, confirmed by typing its slug; every token of it is revoked).
+//! The org console's **Settings**: the org's name, its plan and usage, its
+//! token policy (with the tokens out of it), a link to the Webhooks page, and
+//! deleting the org (owners only, confirmed by typing its slug; every token of
+//! it is revoked).
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,7 +15,7 @@ use super::console::{Console, Crumbs};
 use super::error::WebResult;
 use super::form::FormData;
 use super::layout::{render_with, DangerZone, Layout, ProjectNav};
-use crate::service::{orgs, ServiceError};
+use crate::service::{orgs, token_policy, ServiceError};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -36,6 +37,18 @@ struct SettingsPage {
     danger: Option<DangerZone>,
     /// How many webhooks the org has, for its admins.
     webhooks_summary: String,
+    policy: PolicySection,
+}
+
+/// The token policy section: the rules, and the live tokens that break them.
+struct PolicySection {
+    url: String,
+    can_edit: bool,
+    /// The longest lifetime, as typed or stored (`90d`); empty for none.
+    max_token_lifetime: String,
+    require_expiry: bool,
+    out_of_policy: u64,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,6 +63,8 @@ struct Extras {
     rename: Option<(String, String)>,
     /// A refused deletion.
     delete_error: Option<String>,
+    /// A refused policy, with what was typed.
+    policy: Option<(String, bool, String)>,
 }
 
 async fn build(state: &AppState, console: Console, extras: Extras) -> WebResult<SettingsPage> {
@@ -71,6 +86,20 @@ async fn build(state: &AppState, console: Console, extras: Extras) -> WebResult<
         button: "Delete organization",
         error: extras.delete_error,
     });
+    let report = token_policy::report(state, org).await?;
+    let stored_max = report.policy.max_token_lifetime.map(gatepass_core::policy::format_lifetime).unwrap_or_default();
+    let (max_token_lifetime, require_expiry, policy_error) = match extras.policy {
+        Some((max, require, error)) => (max, require, Some(error)),
+        None => (stored_max, report.policy.require_expiry, None),
+    };
+    let policy = PolicySection {
+        url: console.url("settings/policy"),
+        can_edit: principal.may_set_token_policy(org.id).is_ok(),
+        max_token_lifetime,
+        require_expiry,
+        out_of_policy: report.tokens_out_of_policy,
+        error: policy_error,
+    };
     let (name, error) = match extras.rename {
         Some((name, error)) => (name, Some(error)),
         None => (org.name.clone(), None),
@@ -94,6 +123,7 @@ async fn build(state: &AppState, console: Console, extras: Extras) -> WebResult<
         notice: extras.notice,
         error,
         danger,
+        policy,
         layout: console.layout,
         nav: console.nav,
     })
@@ -106,6 +136,7 @@ pub async fn page(
 ) -> WebResult<Response> {
     let notice = match query.notice.as_deref() {
         Some("renamed") => Some("The organization was renamed."),
+        Some("policy") => Some("The token policy was saved. Tokens that break it are reported below, not revoked."),
         _ => None,
     };
     render_with(&build(&state, console, Extras { notice, ..Extras::default() }).await?, StatusCode::OK)
@@ -119,6 +150,26 @@ pub async fn rename(State(state): State<AppState>, console: Console, form: FormD
         Err(err @ ServiceError::Invalid(_)) => {
             let page = build(&state, console, Extras { rename: Some((name, err.to_string())), ..Extras::default() });
             render_with(&page.await?, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Saves the org's token policy (org admins).
+pub async fn set_policy(State(state): State<AppState>, console: Console, form: FormData) -> WebResult<Response> {
+    let max = form.get("max_token_lifetime").trim().to_string();
+    let require_expiry = form.get("require_expiry") == "on";
+    let saved = match token_policy::parse_policy((!max.is_empty()).then_some(max.as_str()), require_expiry) {
+        Ok(policy) => token_policy::set_policy(&state, &console.web.caller(), &console.org, policy).await,
+        Err(err) => Err(err),
+    };
+    match saved {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/orgs/{}/settings?notice=policy#token-policy", console.org.slug)).into_response())
+        }
+        Err(err @ ServiceError::Invalid(_)) => {
+            let extras = Extras { policy: Some((max, require_expiry, err.to_string())), ..Extras::default() };
+            render_with(&build(&state, console, extras).await?, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(err) => Err(err.into()),
     }

@@ -88,6 +88,10 @@ pub struct TokenRow {
     pub revoked: bool,
     /// "revoked (leaked)" and the like, for rows of revoked tokens.
     pub revoked_badge: Option<String>,
+    /// The IP allow list, comma-separated, when the token has one.
+    pub allowed_ips: Option<String>,
+    /// Whether it was attenuated from another token.
+    pub child: bool,
     /// "expires in N days", for active tokens that expire within 30 days.
     pub expiry_badge: Option<String>,
 }
@@ -122,6 +126,13 @@ pub struct Details {
     /// Whether `leak_url` is a web address, and so safe to link to.
     pub leak_linkable: bool,
     pub leak_source: Option<String>,
+    pub allowed_ips: Option<String>,
+    pub parent: Option<String>,
+}
+
+/// A token's allow list for people: `None` for anywhere.
+fn allow_list(record: &TokenRecord) -> Option<String> {
+    record.allowed_ips.to_stored().map(|list| list.replace(',', ", "))
 }
 
 impl Details {
@@ -139,6 +150,8 @@ impl Details {
             leak_url: leak.map(|site| site.url.clone()),
             leak_linkable: leak.is_some_and(|site| site.url.starts_with("https://") || site.url.starts_with("http://")),
             leak_source: leak.map(|site| site.source.clone()),
+            allowed_ips: allow_list(record),
+            parent: record.parent_id.map(|parent| parent.to_string()),
         }
     }
 }
@@ -207,6 +220,8 @@ pub struct GenerateForm {
     pub reach: String,
     pub scopes: Vec<String>,
     pub expires_in: String,
+    /// CIDR ranges, separated by commas, spaces or lines; empty: anywhere.
+    pub allowed_ips: String,
 }
 
 impl GenerateForm {
@@ -216,6 +231,7 @@ impl GenerateForm {
             reach: form.get(Labels::of(console).reach_field).to_string(),
             scopes: form.all("scopes").map(str::to_string).collect(),
             expires_in: form.get("expires_in").to_string(),
+            allowed_ips: form.get("allowed_ips").to_string(),
         }
     }
 }
@@ -262,6 +278,8 @@ pub struct TokensPage {
     pub scope_choices: Vec<ScopeChoice>,
     pub expiry_choices: Vec<Choice>,
     pub name: String,
+    /// The generate form's allow list, as typed.
+    pub allowed_ips: String,
     pub generate_open: bool,
     pub form_error: Option<String>,
     pub confirm_delete: Option<Confirm>,
@@ -352,6 +370,8 @@ fn row(
         expired: status == TokenStatus::Expired,
         revoked: status == TokenStatus::Revoked,
         revoked_badge: revoked_badge(record),
+        allowed_ips: allow_list(record),
+        child: record.parent_id.is_some(),
         expiry_badge: expiry_badge(record, status, now),
     }
 }
@@ -505,6 +525,7 @@ pub async fn build(state: &AppState, console: Console, query: &ListQuery, overla
         scope_choices,
         expiry_choices,
         name: form.name,
+        allowed_ips: form.allowed_ips,
         generate_open: page_overlay.generate_open,
         form_error: page_overlay.form_error,
         confirm_delete: page_overlay.confirm_delete,

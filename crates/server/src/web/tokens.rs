@@ -104,7 +104,17 @@ async fn issue_request(state: &AppState, console: &Console, form: &GenerateForm)
     };
     let reach = resolve::reach(state, &console.web.caller(), &console.org, request).await?;
     let expires_in = Some(form.expires_in.as_str()).filter(|text| !text.is_empty());
-    IssueRequest::parse(Some(&form.name), reach, Some(&form.scopes), None, expires_in, state.clock.now())
+    let allowed_ips: Vec<String> =
+        form.allowed_ips.split([',', '\n', ' ']).map(str::trim).filter(|ip| !ip.is_empty()).map(String::from).collect();
+    IssueRequest::parse(
+        Some(&form.name),
+        reach,
+        Some(&form.scopes),
+        None,
+        expires_in,
+        Some(&allowed_ips),
+        state.clock.now(),
+    )
 }
 
 /// Issues a token and answers with the one-time result view.
@@ -245,7 +255,7 @@ pub async fn rotate(
         text => expiry::parse_grace(text).map(Some).map_err(invalid),
     };
     let rotated = match grace {
-        Ok(grace) => tokens::rotate(&state, &console.web.caller(), &record, grace).await,
+        Ok(grace) => tokens::rotate(&state, &console.web.caller(), &record, grace, None).await,
         Err(err) => Err(err),
     };
     match rotated {
@@ -253,7 +263,12 @@ pub async fn rotate(
             let issued = one_time(&state, &headers, "Deployment token rotated", &record, &plain);
             respond(&build(&state, console, &ListQuery::default(), Overlay::Result(issued)).await?, StatusCode::OK)
         }
-        Err(err @ (ServiceError::SaltUnavailable(_) | ServiceError::Conflict(_) | ServiceError::Invalid(_))) => {
+        Err(
+            err @ (ServiceError::SaltUnavailable(_)
+            | ServiceError::Conflict(_)
+            | ServiceError::Invalid(_)
+            | ServiceError::Policy(_)),
+        ) => {
             let status = err.status();
             let mut page = build(&state, console, &ListQuery::default(), Overlay::None).await?;
             page.error = Some(err.to_string());

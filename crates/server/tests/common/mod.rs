@@ -129,3 +129,49 @@ pub fn assert_problem<T: std::fmt::Debug>(
         other => panic!("expected a {status} {kind} problem, got {other:?}"),
     }
 }
+
+/// Several servers ("nodes") sharing one fresh PostgreSQL database, each
+/// following the others' token changes as production nodes do. `None` when
+/// PostgreSQL is unreachable and `GATEPASS_TEST_POSTGRES` is unset.
+pub struct Nodes {
+    pub nodes: Vec<RunningServer>,
+    pub database: TestDatabase,
+}
+
+impl Nodes {
+    pub async fn start(count: usize, adjust: impl Fn(&mut ServerConfig)) -> Option<Self> {
+        let database = TestDatabase::create().await?;
+        let mut nodes = Vec::new();
+        for _ in 0..count {
+            nodes.push(Self::node(&database, &adjust).await);
+        }
+        Some(Self { nodes, database })
+    }
+
+    /// One more node on `database`.
+    pub async fn node(database: &TestDatabase, adjust: impl Fn(&mut ServerConfig)) -> RunningServer {
+        let url = DatabaseConfig::Url(database.url().to_string());
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), url, Ok(TokenSalt::new(SALT).unwrap()));
+        adjust(&mut config);
+        RunningServer::start(config).await.expect("node starts")
+    }
+
+    pub fn client(&self, node: usize, credential: &str) -> Client {
+        Client::new(&self.nodes[node].url(), Some(credential))
+    }
+
+    /// An instance admin (made through node 0) logged in on every node.
+    pub async fn admin(&self) -> Client {
+        bootstrap::create_admin(self.nodes[0].state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("admin");
+        let login = Client::new(&self.nodes[0].url(), None).login(ADMIN_EMAIL, ADMIN_PASSWORD).await.expect("login");
+        self.client(0, login.token.expose_secret())
+    }
+
+    /// Stops every node, then drops the database.
+    pub async fn stop(self) {
+        for node in self.nodes {
+            node.shutdown().await.expect("node stops");
+        }
+        drop(self.database);
+    }
+}

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
+use gatepass_core::policy::MAX_CHILDREN;
 use gatepass_core::token::{RevokedReason, TokenDigest};
 use gatepass_store::*;
 use gatepass_store_sql::*;
@@ -16,19 +17,24 @@ const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
 
 pub(super) const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
-    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, source";
+    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, allowed_ips, parent_id, \
+    salt_fingerprint, source";
 
 /// The condition for "counts against the plan": made by a user (minted
 /// tokens never count), not revoked, not expired at `$2`.
 const ACTIVE_AT: &str = "source = 'user' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+
+/// The condition for "can still be used", whatever made it: not revoked, not
+/// expired at `$2`.
+const LIVE_AT: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
 
 /// Writes one token row; shared by `insert_token` and `mint_token`.
 pub(crate) async fn insert_token_row(conn: &mut sqlx::PgConnection, token: &NewToken) -> Result<(), sqlx::Error> {
     let (level, project, environment) = reach_columns(token.reach);
     sqlx::query(
         "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-         created_by_id, created_by_label, created_at, expires_at, source) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(token.id.as_str())
     .bind(token.org_id.as_str())
@@ -43,6 +49,9 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::PgConnection, token: &NewT
     .bind(&token.created_by.label)
     .bind(to_millis(token.created_at))
     .bind(token.expires_at.map(to_millis))
+    .bind(token.allowed_ips.to_stored())
+    .bind(token.parent_id.map(|p| p.to_string()))
+    .bind(&token.salt_fingerprint)
     .bind(token.source.as_str())
     .execute(conn)
     .await?;
@@ -72,6 +81,29 @@ impl TokenStore for PgStore {
                     .map_err(backend)?;
             if active >= i64::from(limit) {
                 return Err(StoreError::PlanLimit { plan, limit });
+            }
+        }
+        // The org's row lock above queues this count behind other creates too.
+        if let Some(parent) = token.parent_id {
+            let live_parent: Option<i32> =
+                sqlx::query_scalar(&format!("SELECT 1 FROM tokens WHERE id = $1 AND {LIVE_AT}"))
+                    .bind(parent.as_str())
+                    .bind(to_millis(token.created_at))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if live_parent.is_none() {
+                return Err(StoreError::Missing("parent token"));
+            }
+            let children: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE parent_id = $1 AND {LIVE_AT}"))
+                    .bind(parent.as_str())
+                    .bind(to_millis(token.created_at))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if children >= i64::from(MAX_CHILDREN) {
+                return Err(StoreError::ChildLimit { limit: MAX_CHILDREN });
             }
         }
         insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
@@ -163,7 +195,7 @@ impl TokenStore for PgStore {
         // The trigger of migration 0006 logs the change and wakes every node.
         let changed = sqlx::query(
             "UPDATE tokens SET previous_digest = CASE WHEN $1 THEN digest ELSE NULL END, \
-             previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5 \
+             previous_valid_until = $2, digest = $3, preview = $4, rotated_at = $5, salt_fingerprint = $7 \
              WHERE id = $6 AND revoked_at IS NULL",
         )
         .bind(keep_previous)
@@ -172,6 +204,7 @@ impl TokenStore for PgStore {
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
         .bind(id.as_str())
+        .bind(&rotation.salt_fingerprint)
         .execute(&self.pool)
         .await
         .map_err(map_err("token digest collision"))?;
@@ -200,8 +233,9 @@ impl TokenStore for PgStore {
         }
         let ids: Vec<&str> = tokens.iter().map(|token| token.id.as_str()).collect();
         let (urls, sources): (Vec<Option<&str>>, Vec<Option<&str>>) = tokens.iter().map(leak_columns).unzip();
-        // One statement: every token is revoked at its commit, when the change
-        // log's trigger wakes every node.
+        // One transaction: every token and its descendants are revoked at its
+        // commit, when the change log's trigger wakes every node.
+        let mut tx = self.pool.begin().await.map_err(backend)?;
         let changed = sqlx::query(
             "WITH given AS (SELECT * FROM UNNEST($3::text[], $4::text[], $5::text[]) AS g(id, leak_url, leak_source)) \
              UPDATE tokens SET revoked_at = $1, revoked_reason = $2, \
@@ -213,7 +247,7 @@ impl TokenStore for PgStore {
         .bind(&ids)
         .bind(&urls)
         .bind(&sources)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
         let mut revoked = changed
@@ -225,7 +259,57 @@ impl TokenStore for PgStore {
             .collect::<StoreResult<Vec<_>>>()?;
         // In the order given, as the SQLite backend answers.
         revoked.sort_by_key(|id| ids.iter().position(|given| *given == id.as_str()));
+        revoked.extend(revoke_descendants_in(&mut tx, &ids, revocation.at).await?);
+        tx.commit().await.map_err(backend)?;
         Ok(revoked)
+    }
+
+    async fn revoke_descendants(&self, parent: TokenId, at: OffsetDateTime) -> StoreResult<Vec<TokenId>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let revoked = revoke_descendants_in(&mut tx, &[parent.as_str()], at).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(revoked)
+    }
+
+    async fn update_token(&self, id: TokenId, update: &TokenUpdate) -> StoreResult<bool> {
+        let changed = sqlx::query(
+            "UPDATE tokens SET name = COALESCE($1, name), allowed_ips = CASE WHEN $2 THEN $3 ELSE allowed_ips END \
+             WHERE id = $4",
+        )
+        .bind(update.name.as_deref())
+        .bind(update.allowed_ips.is_some())
+        .bind(update.allowed_ips.as_ref().and_then(|ips| ips.to_stored()))
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    async fn rehash_token(&self, id: TokenId, rehash: &Rehash) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE tokens SET digest = $1, salt_fingerprint = $2 WHERE id = $3 AND digest = $4")
+            .bind(&rehash.new.as_bytes()[..])
+            .bind(&rehash.salt_fingerprint)
+            .bind(id.as_str())
+            .bind(&rehash.old.as_bytes()[..])
+            .execute(&self.pool)
+            .await
+            .map_err(map_err("token digest collision"))?;
+        Ok(changed.rows_affected() == 1)
+    }
+
+    // `<>` written as two ranges, so the count reads the salt index and costs
+    // nothing when every token is on the current salt (/readyz asks often).
+    async fn count_tokens_on_other_salts(&self, salt_fingerprint: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM tokens WHERE (salt_fingerprint < $1 OR salt_fingerprint > $1) AND {LIVE_AT}"
+        ))
+        .bind(salt_fingerprint)
+        .bind(to_millis(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(count as u64)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
@@ -268,4 +352,25 @@ impl TokenStore for PgStore {
         }
         tx.commit().await.map_err(backend)
     }
+}
+
+/// Revokes the live descendants of `parents` (children, theirs…) inside `tx`.
+async fn revoke_descendants_in(
+    tx: &mut sqlx::PgConnection,
+    parents: &[&str],
+    at: OffsetDateTime,
+) -> StoreResult<Vec<TokenId>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "WITH RECURSIVE descendants(id) AS (SELECT id FROM tokens WHERE parent_id = ANY($1::text[]) \
+         UNION SELECT tokens.id FROM tokens JOIN descendants ON tokens.parent_id = descendants.id) \
+         UPDATE tokens SET revoked_at = $2, revoked_reason = $3 \
+         WHERE id IN (SELECT id FROM descendants) AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(parents)
+    .bind(to_millis(at))
+    .bind(RevokedReason::ParentRevoked.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    ids.iter().map(|id| TokenId::parse(id).map_err(|err| StoreError::Corrupt(err.to_string()))).collect()
 }

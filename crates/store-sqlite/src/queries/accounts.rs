@@ -95,6 +95,55 @@ impl OrgStore for SqliteStore {
         tx.commit().await.map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
+
+    async fn org_policy(&self, id: OrgId) -> StoreResult<gatepass_core::policy::OrgPolicy> {
+        let row: Option<(Option<i64>, bool)> =
+            sqlx::query_as("SELECT max_token_lifetime_secs, require_expiry FROM org_policies WHERE org_id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(backend)?;
+        Ok(org_policy(row))
+    }
+
+    async fn set_org_policy(&self, id: OrgId, policy: &gatepass_core::policy::OrgPolicy) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO org_policies (org_id, max_token_lifetime_secs, require_expiry) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (org_id) DO UPDATE SET max_token_lifetime_secs = ?2, require_expiry = ?3",
+        )
+        .bind(id.as_str())
+        .bind(policy.max_token_lifetime.map(|max| max.whole_seconds()))
+        .bind(policy.require_expiry)
+        .execute(&self.writer)
+        .await
+        .map_err(map_err("organization not found"))?;
+        Ok(())
+    }
+
+    async fn count_tokens_out_of_policy(
+        &self,
+        id: OrgId,
+        policy: &gatepass_core::policy::OrgPolicy,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        if policy.is_empty() {
+            return Ok(0);
+        }
+        let (no_expiry_breaks, max_millis) = policy_binds(policy);
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tokens WHERE org_id = ?1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?2) AND ((expires_at IS NULL AND ?3) \
+             OR (?4 IS NOT NULL AND expires_at - COALESCE(rotated_at, created_at) > ?4))",
+        )
+        .bind(id.as_str())
+        .bind(to_millis(now))
+        .bind(no_expiry_breaks)
+        .bind(max_millis)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(count as u64)
+    }
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, instance_admin, created_at";

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use gatepass_core::id::*;
 use gatepass_core::plan::Plan;
+use gatepass_core::policy::MAX_CHILDREN;
 use gatepass_core::token::{RevokedReason, TokenDigest};
 use gatepass_store::*;
 use gatepass_store_sql::*;
@@ -20,8 +21,8 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &
     let (level, project, environment) = reach_columns(token.reach);
     sqlx::query(
         "INSERT INTO tokens (id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
-         created_by_id, created_by_label, created_at, expires_at, source) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_by_id, created_by_label, created_at, expires_at, allowed_ips, parent_id, salt_fingerprint, source) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(token.id.as_str())
     .bind(token.org_id.as_str())
@@ -36,6 +37,9 @@ pub(crate) async fn insert_token_row(conn: &mut sqlx::SqliteConnection, token: &
     .bind(&token.created_by.label)
     .bind(to_millis(token.created_at))
     .bind(token.expires_at.map(to_millis))
+    .bind(token.allowed_ips.to_stored())
+    .bind(token.parent_id.map(|p| p.to_string()))
+    .bind(&token.salt_fingerprint)
     .bind(token.source.as_str())
     .execute(conn)
     .await?;
@@ -64,6 +68,28 @@ impl TokenStore for SqliteStore {
                     .map_err(backend)?;
             if active >= i64::from(limit) {
                 return Err(StoreError::PlanLimit { plan, limit });
+            }
+        }
+        if let Some(parent) = token.parent_id {
+            let live_parent: Option<i64> =
+                sqlx::query_scalar(&format!("SELECT 1 FROM tokens WHERE id = ?2 AND {ACTIVE_AT_1}"))
+                    .bind(to_millis(token.created_at))
+                    .bind(parent.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if live_parent.is_none() {
+                return Err(StoreError::Missing("parent token"));
+            }
+            let children: i64 =
+                sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tokens WHERE parent_id = ?2 AND {ACTIVE_AT_1}"))
+                    .bind(to_millis(token.created_at))
+                    .bind(parent.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if children >= i64::from(MAX_CHILDREN) {
+                return Err(StoreError::ChildLimit { limit: MAX_CHILDREN });
             }
         }
         insert_token_row(&mut tx, token).await.map_err(map_err("token digest collision"))?;
@@ -153,7 +179,7 @@ impl TokenStore for SqliteStore {
         let keep_previous = rotation.previous_valid_until.is_some();
         let done = sqlx::query(
             "UPDATE tokens SET previous_digest = CASE WHEN ? THEN digest ELSE NULL END, \
-             previous_valid_until = ?, digest = ?, preview = ?, rotated_at = ? \
+             previous_valid_until = ?, digest = ?, preview = ?, rotated_at = ?, salt_fingerprint = ? \
              WHERE id = ? AND revoked_at IS NULL",
         )
         .bind(keep_previous)
@@ -161,6 +187,7 @@ impl TokenStore for SqliteStore {
         .bind(&rotation.digest.as_bytes()[..])
         .bind(&rotation.preview)
         .bind(to_millis(rotation.at))
+        .bind(&rotation.salt_fingerprint)
         .bind(id.as_str())
         .execute(&self.writer)
         .await
@@ -203,8 +230,59 @@ impl TokenStore for SqliteStore {
                 revoked.push(token.id);
             }
         }
+        for token in tokens {
+            revoked.extend(revoke_descendants_in(&mut tx, token.id, revocation.at).await?);
+        }
         tx.commit().await.map_err(backend)?;
         Ok(revoked)
+    }
+
+    async fn revoke_descendants(&self, parent: TokenId, at: OffsetDateTime) -> StoreResult<Vec<TokenId>> {
+        let mut tx = self.writer.begin().await.map_err(backend)?;
+        let revoked = revoke_descendants_in(&mut tx, parent, at).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(revoked)
+    }
+
+    async fn update_token(&self, id: TokenId, update: &TokenUpdate) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE tokens SET name = COALESCE(?, name), allowed_ips = CASE WHEN ? THEN ? ELSE allowed_ips END \
+             WHERE id = ?",
+        )
+        .bind(update.name.as_deref())
+        .bind(update.allowed_ips.is_some())
+        .bind(update.allowed_ips.as_ref().and_then(|ips| ips.to_stored()))
+        .bind(id.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn rehash_token(&self, id: TokenId, rehash: &Rehash) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE tokens SET digest = ?, salt_fingerprint = ? WHERE id = ? AND digest = ?")
+            .bind(&rehash.new.as_bytes()[..])
+            .bind(&rehash.salt_fingerprint)
+            .bind(id.as_str())
+            .bind(&rehash.old.as_bytes()[..])
+            .execute(&self.writer)
+            .await
+            .map_err(map_err("token digest collision"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    // `<>` written as two ranges, so the count reads the salt index and costs
+    // nothing when every token is on the current salt (/readyz asks often).
+    async fn count_tokens_on_other_salts(&self, salt_fingerprint: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM tokens WHERE (salt_fingerprint < ?2 OR salt_fingerprint > ?2) AND {ACTIVE_AT_1}"
+        ))
+        .bind(to_millis(now))
+        .bind(salt_fingerprint)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(backend)?;
+        Ok(count as u64)
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<bool> {
@@ -235,4 +313,29 @@ impl TokenStore for SqliteStore {
         }
         tx.commit().await.map_err(backend)
     }
+}
+
+/// "Live at `?1`" (not revoked, not expired, whatever made it), for queries
+/// that bind the instant first.
+const ACTIVE_AT_1: &str = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1)";
+
+/// Revokes the live descendants of `parent` (children, theirs…) inside `tx`.
+async fn revoke_descendants_in(
+    tx: &mut sqlx::SqliteConnection,
+    parent: TokenId,
+    at: OffsetDateTime,
+) -> StoreResult<Vec<TokenId>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "WITH RECURSIVE descendants(id) AS (SELECT id FROM tokens WHERE parent_id = ?1 \
+         UNION SELECT tokens.id FROM tokens JOIN descendants ON tokens.parent_id = descendants.id) \
+         UPDATE tokens SET revoked_at = ?2, revoked_reason = ?3 \
+         WHERE id IN (SELECT id FROM descendants) AND revoked_at IS NULL RETURNING id",
+    )
+    .bind(parent.as_str())
+    .bind(to_millis(at))
+    .bind(RevokedReason::ParentRevoked.as_str())
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend)?;
+    ids.iter().map(|id| TokenId::parse(id).map_err(|err| StoreError::Corrupt(err.to_string()))).collect()
 }
