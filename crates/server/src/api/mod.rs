@@ -52,7 +52,7 @@ fn routes() -> OpenApiRouter<AppState> {
 
 pub fn router() -> axum::Router<AppState> {
     let (router, _) = routes().split_for_parts();
-    router.fallback(not_found).layer(axum::middleware::from_fn(crate::auth::expiry_notice::announce_expiry))
+    router.fallback(not_found).layer(crate::auth::expiry_notice::AnnounceExpiryLayer)
 }
 
 async fn not_found() -> ServiceError {
