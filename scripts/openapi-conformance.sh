@@ -13,7 +13,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 
 cargo build --quiet -p gatepass
-gatepass=target/debug/gatepass
+gatepass="${CARGO_TARGET_DIR:-target}/debug/gatepass"
 work=$(mktemp -d)
 server=""
 cleanup() {
