@@ -7,13 +7,14 @@
 //! traffic spread over many tokens does not queue on one lock.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
 use gatepass_store::Store;
 use parking_lot::Mutex;
+use quick_cache::DefaultHashBuilder;
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
@@ -23,20 +24,24 @@ const SHARDS: usize = 16;
 /// Slots of the once-a-second filter (8 bytes each, 512 KiB in all).
 const NOTED_SLOTS: usize = 1 << 16;
 
+/// Pending last-used times by token. Token ids are made by the server, so a
+/// fast seeded hash (foldhash, quick_cache's own) serves.
+type Pending = HashMap<TokenId, OffsetDateTime, DefaultHashBuilder>;
+
 pub struct LastUsed {
-    pending: [Mutex<HashMap<TokenId, OffsetDateTime>>; SHARDS],
+    pending: [Mutex<Pending>; SHARDS],
     /// Per slot: the second (high 32 bits) in which the token with this
     /// fingerprint (low 32 bits) was last noted.
     noted: Box<[AtomicU64]>,
-    hasher: RandomState,
+    hasher: DefaultHashBuilder,
 }
 
 impl Default for LastUsed {
     fn default() -> Self {
         Self {
-            pending: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            pending: std::array::from_fn(|_| Mutex::new(Pending::default())),
             noted: (0..NOTED_SLOTS).map(|_| AtomicU64::new(0)).collect(),
-            hasher: RandomState::new(),
+            hasher: DefaultHashBuilder::default(),
         }
     }
 }
@@ -59,12 +64,16 @@ impl LastUsed {
         if slot.load(Ordering::Relaxed) == noted || slot.swap(noted, Ordering::Relaxed) == noted {
             return;
         }
-        self.touch(id, at);
+        self.note(hash, id, at);
     }
 
     pub fn touch(&self, id: TokenId, at: OffsetDateTime) {
-        let shard = self.hasher.hash_one(id) as usize % SHARDS;
-        let mut pending = self.pending[shard].lock();
+        self.note(self.hasher.hash_one(id), id, at);
+    }
+
+    /// Keeps the later of `at` and what is pending for `id` (whose hash is `hash`).
+    fn note(&self, hash: u64, id: TokenId, at: OffsetDateTime) {
+        let mut pending = self.pending[hash as usize % SHARDS].lock();
         let slot = pending.entry(id).or_insert(at);
         if *slot < at {
             *slot = at;

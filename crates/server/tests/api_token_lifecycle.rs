@@ -37,6 +37,16 @@ async fn a_token_lives_from_creation_to_revocation() {
     let whoami = ci.whoami_token().await.unwrap();
     assert_eq!(whoami.id, issued.metadata.id);
     assert_eq!(whoami.scopes, ["deploy", "read"]);
+    // This very use is its last use (rendered once, the time filled in per request).
+    let rfc3339 = |at: time::OffsetDateTime| {
+        at.replace_nanosecond(0).unwrap().format(&time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let now = server.server.state.clock.now();
+    assert_eq!(whoami.last_used_at, Some(rfc3339(now)));
+    server.server.state.clock.advance(time::Duration::seconds(5));
+    let again = ci.whoami_token().await.unwrap();
+    assert_eq!(again.last_used_at, Some(rfc3339(now + time::Duration::seconds(5))));
+    assert_eq!(again.name, whoami.name);
     let deployment = ci.deploy("web", &deploy_request("production", "main")).await.unwrap();
     assert!(deployment.id.starts_with("dep_"));
     assert_eq!(deployment.status, "queued");

@@ -1,6 +1,5 @@
 //! `/v1/orgs/{org}/tokens…`, `/v1/projects/{project}/tokens`, `/v1/token`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -25,6 +24,7 @@ use crate::service::token_policy;
 use crate::service::tokens::{self, IssueRequest};
 use crate::service::{invalid, Caller, ServiceError, ServiceResult};
 use crate::state::AppState;
+use crate::verify::answers::SplitAnswer;
 use crate::views::{IssuedTokenView, TokenView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -312,34 +312,26 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceRes
     let now = state.clock.now();
     // Rendered once per cached record (CI polls this endpoint), with the
     // last-used time left out: it is now, the time of this very use.
-    let (before, after) = match answers.whoami.get() {
-        Some(parts) => parts,
+    let answer = match answers.whoami.get() {
+        Some(answer) => answer,
         None => {
-            let rendered = whoami_parts(&state, &answers.record).await?;
+            let rendered = whoami_answer(&state, &answers.record).await?;
             answers.whoami.get_or_init(|| rendered)
         }
     };
     let used = now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339);
     let used = used.map_err(|err| ServiceError::internal("formatting a time", err))?;
-    let mut body = Vec::with_capacity(before.len() + used.len() + after.len() + 2);
-    body.extend_from_slice(before);
-    body.push(b'"');
-    body.extend_from_slice(used.as_bytes());
-    body.push(b'"');
-    body.extend_from_slice(after);
-    Ok(super::json_body(body.into()))
+    // An RFC 3339 time is a JSON string without anything to escape.
+    Ok(super::json_body(answer.fill(&[b"\"", used.as_bytes(), b"\""]).into()))
 }
 
-/// A token's whoami answer, split where its last-used time goes.
-async fn whoami_parts(state: &AppState, record: &TokenRecord) -> ServiceResult<(Bytes, Bytes)> {
+/// A token's whoami answer, with a gap where its last-used time goes.
+async fn whoami_answer(state: &AppState, record: &TokenRecord) -> ServiceResult<SplitAnswer> {
     // An instant no token is ever used at, to find where the time goes.
     const MARKER: &str = "\"9999-12-31T23:59:59Z\"";
     let mut view = view(state, record).await?;
     view.last_used_at = Some(time::macros::datetime!(9999-12-31 23:59:59 UTC));
     let json = serde_json::to_vec(&view).map_err(|err| ServiceError::internal("rendering a token", err))?;
-    let at = json
-        .windows(MARKER.len())
-        .position(|window| window == MARKER.as_bytes())
-        .ok_or_else(|| ServiceError::internal("rendering a token", "no last-used time in the answer"))?;
-    Ok((Bytes::copy_from_slice(&json[..at]), Bytes::copy_from_slice(&json[at + MARKER.len()..])))
+    SplitAnswer::cut(&json, MARKER.as_bytes())
+        .ok_or_else(|| ServiceError::internal("rendering a token", "no last-used time in the answer"))
 }

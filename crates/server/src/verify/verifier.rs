@@ -8,7 +8,6 @@
 //! once, on that first use. Without a previous salt the invalid-token path
 //! is what it was, plus one branch.
 
-use std::hash::RandomState;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -78,7 +77,7 @@ impl TokenVerifier {
             last_used,
             metrics,
             cache: VerifyCache::new(sizes.verdicts, trust),
-            answers: AnswerCache::new(sizes.answers, RandomState::new()),
+            answers: AnswerCache::new(sizes.answers, Default::default()),
         }
     }
 
