@@ -23,9 +23,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+mod support;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use gatepass_core::id::{OrgId, ProjectId, TokenId, UserId};
-use gatepass_core::plan::Plan;
+use gatepass_core::id::{ProjectId, TokenId};
 use gatepass_core::policy::AllowedIps;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
@@ -33,7 +34,7 @@ use gatepass_core::token::{PlainToken, TokenKind, TokenSalt};
 use gatepass_server::last_used::LastUsed;
 use gatepass_server::metrics::Metrics;
 use gatepass_server::verify::{CacheSizes, RejectReason, TokenVerifier, Trust, VerifyError};
-use gatepass_store::{Actor, NewToken, Org, Store, User};
+use gatepass_store::{Actor, NewToken, Store};
 use gatepass_store_sqlite::SqliteStore;
 use time::OffsetDateTime;
 
@@ -89,17 +90,7 @@ fn check(c: &mut Criterion) {
 /// A store with two tokens, one without and one with a 5-range allow list.
 async fn seed(store: &Arc<dyn Store>) -> (PlainToken, PlainToken) {
     let now = OffsetDateTime::now_utc();
-    let owner = User {
-        id: UserId::generate(),
-        email: "bench@example.test".into(),
-        password_hash: "x".into(),
-        instance_admin: true,
-        created_at: now,
-    };
-    store.create_user(&owner).await.unwrap();
-    let org =
-        Org { id: OrgId::generate(), name: "Bench".into(), slug: "bench".into(), plan: Plan::Team, created_at: now };
-    store.create_org(&org, owner.id).await.unwrap();
+    let org = support::bench_org(store, now).await;
     let salt = TokenSalt::new(SALT).unwrap();
     let mut plains = Vec::new();
     for allowed_ips in [AllowedIps::anywhere(), AllowedIps::parse_each(FIVE_RANGES).unwrap()] {

@@ -21,16 +21,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+mod support;
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use gatepass_core::id::{OrgId, TokenId, UserId};
-use gatepass_core::plan::Plan;
+use gatepass_core::id::TokenId;
 use gatepass_core::reach::Reach;
 use gatepass_core::scope::Scopes;
 use gatepass_core::token::{self, PlainToken, TokenKind, TokenSalt};
 use gatepass_server::last_used::LastUsed;
 use gatepass_server::metrics::Metrics;
 use gatepass_server::verify::{CacheSizes, TokenVerifier, Trust};
-use gatepass_store::{Actor, NewToken, Org, Store, User};
+use gatepass_store::{Actor, NewToken, Store};
 use gatepass_store_postgres::testing::TestDatabase;
 use gatepass_store_postgres::PgStore;
 use gatepass_store_sqlite::SqliteStore;
@@ -89,17 +90,7 @@ fn run_now<F: Future>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output
 /// An org with `n` project tokens; returns the plaintexts of a sample of them.
 async fn seed(store: &Arc<dyn Store>, import: impl AsyncFnOnce(&[NewToken]), n: usize, keep: usize) -> Vec<PlainToken> {
     let now = OffsetDateTime::now_utc();
-    let owner = User {
-        id: UserId::generate(),
-        email: "bench@example.test".into(),
-        password_hash: "x".into(),
-        instance_admin: true,
-        created_at: now,
-    };
-    store.create_user(&owner).await.unwrap();
-    let org =
-        Org { id: OrgId::generate(), name: "Bench".into(), slug: "bench".into(), plan: Plan::Team, created_at: now };
-    store.create_org(&org, owner.id).await.unwrap();
+    let org = support::bench_org(store, now).await;
     let salt = TokenSalt::new(SALT).unwrap();
     let project = gatepass_core::id::ProjectId::generate();
     let mut samples = Vec::with_capacity(keep);
