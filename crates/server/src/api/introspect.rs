@@ -119,7 +119,7 @@ pub async fn introspect(
     if !caller.principal.may_introspect_token_of(token.org_id) {
         return inactive(RejectReason::Unknown);
     }
-    let Some(answers) = state.verifier.answers(token.id).await? else {
+    let Some(answers) = state.verifier.answers(&token).await? else {
         return inactive(RejectReason::Unknown);
     };
     let body = match answers.introspection.get() {

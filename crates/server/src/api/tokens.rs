@@ -308,7 +308,7 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceRes
             "GET /v1/token describes a deployment token, and this request used a login session".into(),
         ));
     };
-    let answers = state.verifier.answers(token.id).await?.ok_or(ServiceError::Unauthorized)?;
+    let answers = state.verifier.answers(token).await?.ok_or(ServiceError::Unauthorized)?;
     let now = state.clock.now();
     // Rendered once per cached record (CI polls this endpoint), with the
     // last-used time left out: it is now, the time of this very use.

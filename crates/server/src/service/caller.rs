@@ -25,12 +25,17 @@ impl Caller {
     /// verifier's answer cache.
     pub async fn actor(&self, state: &AppState) -> Actor {
         match (&self.token, &self.user) {
-            (Some(token), _) => match state.verifier.answers(token.id).await {
-                Ok(Some(answers)) => Actor::token(token.id, &answers.record.name),
-                _ => Actor { id: token.id.to_string(), label: format!("token {}", token.id) },
-            },
+            (Some(token), _) => token_actor(state, token).await,
             (None, Some(user)) => Actor::user(user.id, &user.email),
             (None, None) => Actor::system(),
         }
+    }
+}
+
+/// A verified token as an actor, named from the verifier's answer cache.
+pub async fn token_actor(state: &AppState, token: &VerifiedToken) -> Actor {
+    match state.verifier.answers(token).await {
+        Ok(Some(answers)) => Actor::token(token.id, &answers.record.name),
+        _ => Actor { id: token.id.to_string(), label: format!("token {}", token.id) },
     }
 }

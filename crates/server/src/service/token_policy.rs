@@ -16,6 +16,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditAction};
+use super::caller::token_actor;
 use super::tokens::{self, DEFAULT_TOKEN_NAME};
 use super::{invalid, Caller, ServiceError, ServiceResult};
 use crate::metrics::bump;
@@ -28,10 +29,7 @@ pub async fn ip_denied(state: &AppState, token: &VerifiedToken, client_ip: IpAdd
     if !state.ip_denials.should_audit(token.id, now) {
         return;
     }
-    let actor = match state.verifier.answers(token.id).await {
-        Ok(Some(answers)) => Actor::token(token.id, &answers.record.name),
-        _ => Actor { id: token.id.to_string(), label: format!("token {}", token.id) },
-    };
+    let actor = token_actor(state, token).await;
     let details = json!({ "client_ip": client_ip.to_string(), "audited_at_most": "once a minute per token" });
     audit::record_as(
         state,
@@ -156,9 +154,10 @@ pub async fn attenuate(
     caller: &Caller,
     request: AttenuateRequest<'_>,
 ) -> ServiceResult<(TokenRecord, PlainToken)> {
-    let grant = caller.principal.may_attenuate()?;
+    caller.principal.may_attenuate()?;
     let salt = state.verifier.salt()?;
-    let parent = state.verifier.answers(grant.token_id).await?.ok_or(ServiceError::Unauthorized)?;
+    let verified = caller.token.as_ref().ok_or(ServiceError::Unauthorized)?;
+    let parent = state.verifier.answers(verified).await?.ok_or(ServiceError::Unauthorized)?;
     let parent = &parent.record;
     let now = state.clock.now();
     let name = DisplayName::parse("name", request.name.unwrap_or(DEFAULT_TOKEN_NAME)).map_err(invalid)?;

@@ -1,23 +1,30 @@
-//! The full records of tokens in use, with the answers rendered from them
-//! (`GET /v1/token`, introspection), by token id: what a request needs
-//! beyond its verdict. Bounded apart from the verdicts, and dropped on the
-//! same changes, so a hot token's answers are rendered once.
+//! The full records of tokens in use, with their verdicts and the answers
+//! rendered from them (`GET /v1/token`, introspection), by digest: what a
+//! request needs beyond its verdict. Bounded apart from the verdicts, and
+//! dropped on the same changes, so a hot token's answers are rendered once.
+//!
+//! Verification looks here first: a token whose answers are cached is
+//! decided from the same entry its answers come from, so a request that
+//! answers with its token's record (whoami, an audit event naming it) costs
+//! one cache lookup, not two, however many tokens are in use.
 
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-use gatepass_core::id::TokenId;
+use gatepass_core::token::TokenDigest;
 use gatepass_store::TokenRecord;
-use quick_cache::DefaultHashBuilder;
 
+use super::cache::{CachedToken, DigestHasher};
 use super::coherent::CoherentCache;
 
 /// Token records (with answers) kept at most, by default.
 pub const DEFAULT_CAPACITY: usize = 250_000;
 
-/// A token's record and, once rendered, its answers.
+/// A token's verdict under one digest, its record and, once rendered, its answers.
 #[derive(Debug)]
 pub struct TokenAnswers {
+    pub verdict: CachedToken,
     pub record: TokenRecord,
     /// `GET /v1/token`'s body, without its last-used time (which is the
     /// time of the request asking).
@@ -27,14 +34,19 @@ pub struct TokenAnswers {
 }
 
 impl TokenAnswers {
-    pub fn new(record: TokenRecord) -> Self {
-        Self { record, whoami: OnceLock::new(), introspection: OnceLock::new() }
+    /// What `record` answers when presented under `digest`.
+    pub fn new(record: TokenRecord, digest: &TokenDigest) -> Self {
+        Self {
+            verdict: CachedToken::of(&record, digest),
+            record,
+            whoami: OnceLock::new(),
+            introspection: OnceLock::new(),
+        }
     }
 }
 
-/// Token ids are made by the server, so a fast seeded hash (foldhash,
-/// quick_cache's own) serves: nobody can choose keys to collide.
-pub type AnswerCache = CoherentCache<TokenId, Arc<TokenAnswers>, DefaultHashBuilder>;
+/// Keyed like the verdicts, by digest.
+pub type AnswerCache = CoherentCache<TokenDigest, Arc<TokenAnswers>, BuildHasherDefault<DigestHasher>>;
 
 /// A rendered answer with a gap where a value known only per request goes:
 /// one allocation, so an answer costs one pointer to follow.

@@ -64,6 +64,8 @@ pub struct CachedToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub id: TokenId,
+    /// The digest it was found under: the key of its answers.
+    pub digest: TokenDigest,
     pub org_id: OrgId,
     pub reach: Reach,
     pub scopes: Scopes,
@@ -123,8 +125,9 @@ impl CachedToken {
         client_ip.is_none_or(|ip| self.allowed_ips.allows(ip))
     }
 
-    /// Whether this secret opens the token at `now`, by the core's rules.
-    pub fn decide(&self, now: OffsetDateTime) -> Result<VerifiedToken, RejectReason> {
+    /// Whether this secret (whose digest is `digest`) opens the token at
+    /// `now`, by the core's rules.
+    pub fn decide(&self, digest: &TokenDigest, now: OffsetDateTime) -> Result<VerifiedToken, RejectReason> {
         let expires_at = instant(self.expires_at);
         match TokenStatus::at(instant(self.revoked_at), expires_at, now) {
             TokenStatus::Revoked => return Err(RejectReason::Revoked),
@@ -144,6 +147,7 @@ impl CachedToken {
         };
         Ok(VerifiedToken {
             id: TokenId::from_random_part(self.token),
+            digest: *digest,
             org_id: OrgId::from_random_part(self.org),
             reach,
             scopes: self.scopes,
@@ -322,12 +326,13 @@ mod tests {
         let digest = TokenDigest::from_bytes([1; 32]);
         let mut record = record(digest);
         record.expires_at = Some(now + time::Duration::DAY);
-        let verified = CachedToken::of(&record, &digest).decide(now).unwrap();
+        let verified = CachedToken::of(&record, &digest).decide(&digest, now).unwrap();
         assert!(CachedToken::of(&record, &digest).admits(Some("192.0.2.1".parse().unwrap())));
         assert_eq!(
             verified,
             VerifiedToken {
                 id: record.id,
+                digest,
                 org_id: record.org_id,
                 reach: record.reach,
                 scopes: record.scopes,
@@ -343,19 +348,19 @@ mod tests {
         let mut rotated = record(current);
         rotated.previous_digest = Some(previous);
         rotated.previous_valid_until = Some(now + time::Duration::HOUR);
-        assert!(CachedToken::of(&rotated, &current).decide(now + time::Duration::DAY).is_ok());
-        assert!(CachedToken::of(&rotated, &previous).decide(now).is_ok());
+        assert!(CachedToken::of(&rotated, &current).decide(&current, now + time::Duration::DAY).is_ok());
+        assert!(CachedToken::of(&rotated, &previous).decide(&previous, now).is_ok());
         assert_eq!(
-            CachedToken::of(&rotated, &previous).decide(now + time::Duration::HOUR),
+            CachedToken::of(&rotated, &previous).decide(&previous, now + time::Duration::HOUR),
             Err(RejectReason::Superseded)
         );
         let mut revoked = record(current);
         revoked.revoked_at = Some(now);
         revoked.expires_at = Some(now - time::Duration::DAY);
-        assert_eq!(CachedToken::of(&revoked, &current).decide(now), Err(RejectReason::Revoked));
+        assert_eq!(CachedToken::of(&revoked, &current).decide(&current, now), Err(RejectReason::Revoked));
         let mut expired = record(current);
         expired.expires_at = Some(now);
-        assert_eq!(CachedToken::of(&expired, &current).decide(now), Err(RejectReason::Expired));
+        assert_eq!(CachedToken::of(&expired, &current).decide(&current, now), Err(RejectReason::Expired));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub enum VerifyError {
     /// A valid token used from outside its allow list: 403, after the
     /// token is known to be valid (anything less is the same 401).
     #[error("the token may not be used from this address")]
-    IpNotAllowed(VerifiedToken),
+    IpNotAllowed(Box<VerifiedToken>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -27,7 +27,7 @@ pub enum CachedVerdict {
     Valid(VerifiedToken),
     Rejected(RejectReason),
     /// Valid, but not from the request's address.
-    IpNotAllowed(VerifiedToken),
+    IpNotAllowed(Box<VerifiedToken>),
     /// Not cached: only a database read can tell.
     Unknown,
 }
@@ -119,15 +119,15 @@ impl TokenVerifier {
             if let Some((previous, fingerprint)) = &self.rotation {
                 let old = previous.digest(parsed.as_str());
                 if let Some(found) = self.lookup(old).await? {
-                    let verified = self.decide(Some(&found), client_ip, now)?;
+                    let mut verified = self.decide(Some(&found), &old, client_ip, now)?;
                     if found.is_current_secret() {
-                        self.rehash(verified.id, old, digest, fingerprint).await;
+                        verified.digest = self.rehash(verified.id, old, digest, fingerprint).await;
                     }
                     return Ok(verified);
                 }
             }
         }
-        self.decide(cached.as_ref(), client_ip, now)
+        self.decide(cached.as_ref(), &digest, client_ip, now)
     }
 
     /// Decides a presented token from the cache alone, without reading the
@@ -143,19 +143,20 @@ impl TokenVerifier {
         let Ok(parsed) = token::parse(presented) else {
             return Ok(CachedVerdict::Rejected(RejectReason::Malformed));
         };
-        let mut cached = match self.cache.get(&salt.digest(parsed.as_str())) {
-            Lookup::Hit(cached) => cached,
-            Lookup::Miss => return Ok(CachedVerdict::Unknown),
+        let mut digest = salt.digest(parsed.as_str());
+        let Some(mut cached) = self.cached(&digest) else {
+            return Ok(CachedVerdict::Unknown);
         };
         if cached.is_none() {
             if let Some((previous, _)) = &self.rotation {
-                match self.cache.get(&previous.digest(parsed.as_str())) {
-                    Lookup::Hit(found) => cached = found,
-                    Lookup::Miss => return Ok(CachedVerdict::Unknown),
+                digest = previous.digest(parsed.as_str());
+                match self.cached(&digest) {
+                    Some(found) => cached = found,
+                    None => return Ok(CachedVerdict::Unknown),
                 }
             }
         }
-        Ok(match self.decide(cached.as_ref(), client_ip, now) {
+        Ok(match self.decide(cached.as_ref(), &digest, client_ip, now) {
             Ok(verified) => CachedVerdict::Valid(verified),
             Err(VerifyError::IpNotAllowed(verified)) => CachedVerdict::IpNotAllowed(verified),
             Err(VerifyError::Rejected(reason)) => CachedVerdict::Rejected(reason),
@@ -163,11 +164,27 @@ impl TokenVerifier {
         })
     }
 
-    /// What the cache or, on a miss, the database says of a digest.
+    /// What the caches or, on a miss, the database say of a digest.
     async fn lookup(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
-        match self.cache.get(&digest) {
-            Lookup::Hit(cached) => Ok(cached),
-            Lookup::Miss => self.read_store_once(digest).await,
+        match self.cached(&digest) {
+            Some(cached) => Ok(cached),
+            None => self.read_store_once(digest).await,
+        }
+    }
+
+    /// What the caches alone say of a digest (`None`: they cannot tell):
+    /// the verdict kept with its answers if they are cached, so a request
+    /// that goes on to use them finds them where its verdict was.
+    fn cached(&self, digest: &TokenDigest) -> Option<Option<CachedToken>> {
+        if !self.cache.trust.is_trusted() {
+            return None;
+        }
+        if let Some(answers) = self.answers.get(digest) {
+            return Some(Some(answers.verdict.clone()));
+        }
+        match self.cache.get(digest) {
+            Lookup::Hit(cached) => Some(cached),
+            Lookup::Miss => None,
         }
     }
 
@@ -176,22 +193,24 @@ impl TokenVerifier {
     fn decide(
         &self,
         cached: Option<&CachedToken>,
+        digest: &TokenDigest,
         client_ip: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> Result<VerifiedToken, VerifyError> {
         let cached = cached.ok_or(VerifyError::Rejected(RejectReason::Unknown))?;
-        let verified = cached.decide(now).map_err(VerifyError::Rejected)?;
+        let verified = cached.decide(digest, now).map_err(VerifyError::Rejected)?;
         if !cached.admits(client_ip) {
-            return Err(VerifyError::IpNotAllowed(verified));
+            return Err(VerifyError::IpNotAllowed(Box::new(verified)));
         }
         self.last_used.touch_once_a_second(verified.id, now);
         Ok(verified)
     }
 
-    /// Moves a token found under the previous salt to the current one. A
-    /// concurrent first use (here or on another node) may have done it
-    /// already; a failure only means the next use tries again.
-    async fn rehash(&self, id: TokenId, old: TokenDigest, new: TokenDigest, fingerprint: &str) {
+    /// Moves a token found under the previous salt to the current one, and
+    /// answers the digest it is stored under now. A concurrent first use
+    /// (here or on another node) may have done it already; a failure only
+    /// means the next use tries again.
+    async fn rehash(&self, id: TokenId, old: TokenDigest, new: TokenDigest, fingerprint: &str) -> TokenDigest {
         let rehash = Rehash { old, new, salt_fingerprint: fingerprint.to_owned() };
         match self.store.rehash_token(id, &rehash).await {
             Ok(done) => {
@@ -200,9 +219,13 @@ impl TokenVerifier {
                     tracing::info!(token = %id, "token re-digested under the current salt on its first use");
                 }
                 self.cache.forget(&[old, new]);
-                self.answers.forget(&[id]);
+                self.answers.forget(&[old, new]);
+                new
             }
-            Err(err) => tracing::warn!(token = %id, error = %err, "re-digesting a token under the current salt failed"),
+            Err(err) => {
+                tracing::warn!(token = %id, error = %err, "re-digesting a token under the current salt failed");
+                old
+            }
         }
     }
 
@@ -210,9 +233,9 @@ impl TokenVerifier {
     /// has just done so.
     async fn read_store_once(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
         let _one_at_a_time = self.cache.stripe(&digest).lock().await;
-        match self.cache.get(&digest) {
-            Lookup::Hit(cached) => Ok(cached),
-            Lookup::Miss => self.read_store(digest).await,
+        match self.cached(&digest) {
+            Some(cached) => Ok(cached),
+            None => self.read_store(digest).await,
         }
     }
 
@@ -224,18 +247,22 @@ impl TokenVerifier {
         Ok(cached)
     }
 
-    /// A token's full record with its rendered answers, from the answer
-    /// cache or, on a miss, the database.
-    pub async fn answers(&self, id: TokenId) -> Result<Option<Arc<TokenAnswers>>, StoreError> {
-        if let Some(answers) = self.answers.get(&id) {
+    /// A verified token's full record with its rendered answers, from the
+    /// answer cache or, on a miss, the database (`None`: it has gone since).
+    pub async fn answers(&self, token: &VerifiedToken) -> Result<Option<Arc<TokenAnswers>>, StoreError> {
+        if let Some(answers) = self.answers.get(&token.digest) {
             return Ok(Some(answers));
         }
         let generation = self.answers.generation();
-        let Some(record) = self.store.find_token(id).await? else {
+        let found = self.store.find_token_by_digest(&token.digest).await?;
+        let Some(record) = found.filter(|record| record.id == token.id) else {
             return Ok(None);
         };
-        let answers = Arc::new(TokenAnswers::new(record));
-        self.answers.insert_unless_changed(id, answers.clone(), generation);
+        let answers = Arc::new(TokenAnswers::new(record, &token.digest));
+        // Its verdict will decide requests: cached only while the verdicts are.
+        if self.cache.trust.is_trusted() {
+            self.answers.insert_unless_changed(token.digest, answers.clone(), generation);
+        }
         Ok(Some(answers))
     }
 
@@ -244,13 +271,13 @@ impl TokenVerifier {
     pub fn forget_token(&self, record: &TokenRecord) {
         let digests: Vec<TokenDigest> = std::iter::once(record.digest).chain(record.previous_digest).collect();
         self.cache.forget(&digests);
-        self.answers.forget(&[record.id]);
+        self.answers.forget(&digests);
     }
 
     /// Drops what is cached for a change the token change log records.
     pub fn apply(&self, change: &TokenChangeRecord) {
         self.cache.forget(&change.digests);
-        self.answers.forget(&[change.token_id]);
+        self.answers.forget(&change.digests);
     }
 
     /// Drops everything cached (many tokens changed, or changes may have been missed).
