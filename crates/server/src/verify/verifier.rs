@@ -37,7 +37,7 @@ pub enum CachedVerdict {
 pub struct CacheSizes {
     /// Verdicts by digest (tokens and unknown digests).
     pub verdicts: usize,
-    /// Full records with their rendered answers, by token id.
+    /// Full records with their verdicts and rendered answers, by digest.
     pub answers: usize,
 }
 
@@ -322,5 +322,69 @@ mod tests {
             assert!(matches!(check.await.unwrap(), Err(VerifyError::Rejected(RejectReason::Unknown))));
         }
         assert_eq!(metrics.verify_store_reads.load(Ordering::Relaxed), 1);
+    }
+
+    /// A token in its own org, as the store keeps it, with its plaintext.
+    async fn stored_token(verifier: &TokenVerifier) -> (TokenRecord, PlainToken) {
+        use gatepass_core::id::{OrgId, UserId};
+        use gatepass_store::{Actor, NewToken, Org, User};
+        let now = OffsetDateTime::now_utc();
+        let owner = User {
+            id: UserId::generate(),
+            email: "owner@example.test".into(),
+            password_hash: "x".into(),
+            instance_admin: false,
+            created_at: now,
+        };
+        verifier.store.create_user(&owner).await.unwrap();
+        let org = Org {
+            id: OrgId::generate(),
+            name: "Org".into(),
+            slug: "org".into(),
+            plan: gatepass_core::plan::Plan::Team,
+            created_at: now,
+        };
+        verifier.store.create_org(&org, owner.id).await.unwrap();
+        let plain = PlainToken::generate(TokenKind::Deploy);
+        let token = NewToken {
+            id: TokenId::generate(),
+            org_id: org.id,
+            name: "ci".into(),
+            reach: gatepass_core::reach::Reach::Org,
+            scopes: gatepass_core::scope::Scopes::all(),
+            preview: plain.preview(),
+            digest: verifier.salt().unwrap().digest(plain.expose_secret()),
+            created_by: Actor::system(),
+            created_at: now,
+            expires_at: None,
+            allowed_ips: Default::default(),
+            parent_id: None,
+            salt_fingerprint: String::new(),
+            source: gatepass_core::token::TokenSource::User,
+        };
+        verifier.store.insert_token(&token).await.unwrap();
+        (verifier.store.find_token(token.id).await.unwrap().unwrap(), plain)
+    }
+
+    #[tokio::test]
+    async fn a_token_whose_answers_are_cached_is_decided_from_them_until_it_changes() {
+        let (verifier, metrics, _dir) = verifier().await;
+        let (record, plain) = stored_token(&verifier).await;
+        let reads = || metrics.verify_store_reads.load(Ordering::Relaxed);
+        let now = OffsetDateTime::now_utc();
+        let verified = verifier.verify(plain.expose_secret(), None, now).await.unwrap();
+        assert_eq!((verified.id, verified.digest, reads()), (record.id, record.digest, 1));
+        let answers = verifier.answers(&verified).await.unwrap().expect("its answers");
+        assert_eq!(answers.record, record);
+        // Without its verdict cached, the token is decided from its answers: no read.
+        verifier.cache.clear();
+        assert_eq!(verifier.verify(plain.expose_secret(), None, now).await.unwrap(), verified);
+        assert_eq!(reads(), 1);
+        // A change drops both, so the next use reads what the change made.
+        assert!(verifier.store.revoke_token(record.id, now).await.unwrap());
+        verifier.forget_token(&record);
+        let refused = verifier.verify(plain.expose_secret(), None, now + time::Duration::SECOND).await;
+        assert!(matches!(refused, Err(VerifyError::Rejected(RejectReason::Revoked))), "{refused:?}");
+        assert_eq!(reads(), 2);
     }
 }
