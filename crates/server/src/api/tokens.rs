@@ -309,17 +309,18 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceRes
         ));
     };
     let answers = state.verifier.answers(token).await?.ok_or(ServiceError::Unauthorized)?;
-    let now = state.clock.now();
     // Rendered once per cached record (CI polls this endpoint), with the
     // last-used time left out: it is now, the time of this very use.
     let answer = match answers.whoami.get() {
         Some(answer) => answer,
         None => {
-            let rendered = whoami_answer(&state, &answers.record).await?;
+            // Boxed: rendering awaits reads a cached answer never needs.
+            let rendered = Box::pin(whoami_answer(&state, &answers.record)).await?;
             answers.whoami.get_or_init(|| rendered)
         }
     };
-    let used = now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339);
+    let used = token.verified_at;
+    let used = used.replace_nanosecond(0).unwrap_or(used).format(&time::format_description::well_known::Rfc3339);
     let used = used.map_err(|err| ServiceError::internal("formatting a time", err))?;
     // An RFC 3339 time is a JSON string without anything to escape.
     Ok(super::json_body(answer.fill(&[b"\"", used.as_bytes(), b"\""]).into()))

@@ -70,6 +70,8 @@ pub struct VerifiedToken {
     pub reach: Reach,
     pub scopes: Scopes,
     pub expires_at: Option<OffsetDateTime>,
+    /// When this request verified it: the time of this use.
+    pub verified_at: OffsetDateTime,
 }
 
 fn millis(at: Option<OffsetDateTime>) -> i64 {
@@ -152,6 +154,7 @@ impl CachedToken {
             reach,
             scopes: self.scopes,
             expires_at,
+            verified_at: now,
         })
     }
 }
@@ -336,7 +339,8 @@ mod tests {
                 org_id: record.org_id,
                 reach: record.reach,
                 scopes: record.scopes,
-                expires_at: record.expires_at
+                expires_at: record.expires_at,
+                verified_at: now,
             }
         );
     }

@@ -114,6 +114,25 @@ impl TokenVerifier {
         let salt = self.salt()?;
         let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
         let digest = salt.digest(parsed.as_str());
+        // What the caches decide costs no await; only what they cannot
+        // (a read, a previous salt) awaits, boxed, so that every request's
+        // future stays small and cheap to move.
+        match self.cached(&digest) {
+            Some(Some(cached)) => self.decide(Some(&cached), &digest, client_ip, now),
+            Some(None) if self.rotation.is_none() => self.decide(None, &digest, client_ip, now),
+            _ => Box::pin(self.verify_with_reads(parsed, digest, client_ip, now)).await,
+        }
+    }
+
+    /// [`Self::verify`] of what the caches could not decide: a read, and
+    /// during a salt rotation a second digest.
+    async fn verify_with_reads(
+        &self,
+        parsed: token::ParsedToken<'_>,
+        digest: TokenDigest,
+        client_ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedToken, VerifyError> {
         let cached = self.lookup(digest).await?;
         if cached.is_none() {
             if let Some((previous, fingerprint)) = &self.rotation {
