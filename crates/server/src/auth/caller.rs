@@ -23,11 +23,13 @@ use crate::service::{sessions, token_policy, Caller, ServiceError};
 use crate::state::AppState;
 use crate::verify::{CachedVerdict, VerifiedToken, VerifyError};
 
-/// The credential of an `Authorization: Bearer …` header.
+/// The credential of an `Authorization: Bearer …` header. Read as bytes:
+/// what follows checks a credential's every character anyway.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim())
+    let value = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let space = value.iter().position(|&byte| byte == b' ')?;
+    let (scheme, credential) = (&value[..space], &value[space + 1..]);
+    scheme.eq_ignore_ascii_case(b"bearer").then(|| std::str::from_utf8(credential.trim_ascii()).ok())?
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -42,7 +44,9 @@ impl FromRequestParts<AppState> for Caller {
         let now = state.clock.now();
         let standing = state.limiter.standing(client_ip, now);
         let outcome = if session::is_session_credential(credential) {
-            authenticate_session(state, credential, client_ip).await
+            // Boxed, like every rarer path below: a request's future holds
+            // only the common path's state, and is moved more than once.
+            Box::pin(authenticate_session(state, credential, client_ip)).await
         } else {
             let caller = authenticate_token(state, credential, client_ip, now, standing).await;
             if let (Ok(caller), Some(slot)) = (&caller, parts.extensions.get::<ExpirySlot>()) {
@@ -122,7 +126,7 @@ async fn authenticate_token(
         // A valid credential: not a failure that counts towards 429.
         Err(VerifyError::IpNotAllowed(token)) => {
             bump(&state.metrics.ip_not_allowed);
-            token_policy::ip_denied(state, &token, client_ip, now).await;
+            Box::pin(token_policy::ip_denied(state, &token, client_ip, now)).await;
             Err(Failure::Service(ServiceError::IpNotAllowed))
         }
         Err(err) => Err(Failure::Service(err.into())),
@@ -149,4 +153,27 @@ async fn authenticate_session(state: &AppState, credential: &str, client_ip: IpA
     let session = sessions::find(state, credential).await?.ok_or(Failure::Credential(AuthFailure::Session))?;
     let (user, grant) = sessions::user_of(state, &session).await?.ok_or(Failure::Credential(AuthFailure::Session))?;
     Ok(Caller { principal: Principal::User(grant), client_ip, token: None, user: Some(user) })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    use super::bearer;
+
+    fn credential_of(value: &[u8]) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
+        bearer(&headers).map(str::to_owned)
+    }
+
+    #[test]
+    fn a_bearer_credential_is_read_whatever_the_schemes_case_and_the_spaces_around_it() {
+        assert_eq!(credential_of(b"Bearer gpd_abc").as_deref(), Some("gpd_abc"));
+        assert_eq!(credential_of(b"bEARER   gpd_abc \t").as_deref(), Some("gpd_abc"));
+        assert_eq!(credential_of(b"Basic dXNlcjpwYXNz"), None);
+        assert_eq!(credential_of(b"Bearer"), None);
+        assert_eq!(credential_of(b"Bearer \xff\xfe"), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
 }
