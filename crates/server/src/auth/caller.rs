@@ -44,8 +44,8 @@ impl FromRequestParts<AppState> for Caller {
         let now = state.clock.now();
         let standing = state.limiter.standing(client_ip, now);
         let outcome = if session::is_session_credential(credential) {
-            // Boxed, like every rarer path below: a request's future holds
-            // only the common path's state, and is moved more than once.
+            // Boxed, like the allow-list path below: rarer paths' state is
+            // kept apart from the common path's future.
             Box::pin(authenticate_session(state, credential, client_ip)).await
         } else {
             let caller = authenticate_token(state, credential, client_ip, now, standing).await;

@@ -115,8 +115,8 @@ impl TokenVerifier {
         let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
         let digest = salt.digest(parsed.as_str());
         // What the caches decide costs no await; only what they cannot
-        // (a read, a previous salt) awaits, boxed, so that every request's
-        // future stays small and cheap to move.
+        // (a read, a previous salt) awaits, in a future boxed apart from
+        // the common path's.
         match self.cached(&digest) {
             Some(Some(cached)) => self.decide(Some(&cached), &digest, client_ip, now),
             Some(None) if self.rotation.is_none() => self.decide(None, &digest, client_ip, now),
