@@ -114,39 +114,42 @@ impl TokenVerifier {
         let salt = self.salt()?;
         let parsed = token::parse(presented).map_err(|_| VerifyError::Rejected(RejectReason::Malformed))?;
         let digest = salt.digest(parsed.as_str());
-        // What the caches decide costs no await; only what they cannot
-        // (a read, a previous salt) awaits, in a future boxed apart from
-        // the common path's.
-        match self.cached(&digest) {
-            Some(Some(cached)) => self.decide(Some(&cached), &digest, client_ip, now),
-            Some(None) if self.rotation.is_none() => self.decide(None, &digest, client_ip, now),
-            _ => Box::pin(self.verify_with_reads(parsed, digest, client_ip, now)).await,
+        // What the caches decide costs no await; a read and a previous
+        // salt run in futures boxed apart from the common path's.
+        let cached = match self.cached(&digest) {
+            Some(cached) => cached,
+            None => Box::pin(self.read_store_once(digest)).await?,
+        };
+        if cached.is_none() && self.rotation.is_some() {
+            if let Some(verified) = Box::pin(self.verify_under_previous_salt(parsed, digest, client_ip, now)).await? {
+                return Ok(verified);
+            }
         }
+        self.decide(cached.as_ref(), &digest, client_ip, now)
     }
 
-    /// [`Self::verify`] of what the caches could not decide: a read, and
-    /// during a salt rotation a second digest.
-    async fn verify_with_reads(
+    /// A token no digest under the current salt (`digest`) matches, tried
+    /// under the previous salt and, if found, re-digested under the current
+    /// one (`None`: not found there either).
+    async fn verify_under_previous_salt(
         &self,
         parsed: token::ParsedToken<'_>,
         digest: TokenDigest,
         client_ip: Option<IpAddr>,
         now: OffsetDateTime,
-    ) -> Result<VerifiedToken, VerifyError> {
-        let cached = self.lookup(digest).await?;
-        if cached.is_none() {
-            if let Some((previous, fingerprint)) = &self.rotation {
-                let old = previous.digest(parsed.as_str());
-                if let Some(found) = self.lookup(old).await? {
-                    let mut verified = self.decide(Some(&found), &old, client_ip, now)?;
-                    if found.is_current_secret() {
-                        verified.digest = self.rehash(verified.id, old, digest, fingerprint).await;
-                    }
-                    return Ok(verified);
-                }
-            }
+    ) -> Result<Option<VerifiedToken>, VerifyError> {
+        let Some((previous, fingerprint)) = &self.rotation else {
+            return Ok(None);
+        };
+        let old = previous.digest(parsed.as_str());
+        let Some(found) = self.lookup(old).await? else {
+            return Ok(None);
+        };
+        let mut verified = self.decide(Some(&found), &old, client_ip, now)?;
+        if found.is_current_secret() {
+            verified.digest = self.rehash(verified.id, old, digest, fingerprint).await;
         }
-        self.decide(cached.as_ref(), &digest, client_ip, now)
+        Ok(Some(verified))
     }
 
     /// Decides a presented token from the cache alone, without reading the
