@@ -195,3 +195,33 @@ async fn two_nodes_rotate_together_and_each_token_moves_once() {
     assert_eq!(readiness(&after).await, (200, "configured".into(), 0, vec![]));
     after.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_token_still_on_the_previous_salt_is_revoked_when_it_is_reported() {
+    let data = Data::new().await;
+    let old = data.start(OLD, None).await;
+    bootstrap::create_admin(old.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
+    let admin = admin_of(&old).await;
+    let org = admin.create_org("Acme", "acme", "pro").await.unwrap();
+    let leaked = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
+    let kept = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
+    old.shutdown().await.unwrap();
+
+    // Reported before any use under the new salt: its row still holds the
+    // previous salt's digest, and it must die all the same.
+    let rotating = data.start(NEW, Some(OLD)).await;
+    assert_eq!(readiness(&rotating).await.2, 2);
+    let reported = reqwest::Client::new()
+        .post(format!("{}/v1/tokens/revoke", rotating.url()))
+        .json(&serde_json::json!({ "tokens": [leaked.token.expose_secret()] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reported.status(), 202);
+    assert!(!works(&rotating, &leaked).await);
+    let admin = admin_of(&rotating).await;
+    let metadata = admin.get_token(&org.id, &leaked.metadata.id).await.unwrap();
+    assert_eq!(metadata.revoked_reason.as_deref(), Some("reported"));
+    assert!(works(&rotating, &kept).await, "only the reported token");
+    rotating.shutdown().await.unwrap();
+}

@@ -53,14 +53,24 @@ enum Identified {
     Live(TokenRecord),
 }
 
-/// Finds the token whose secret `text` is, if any.
+/// Finds the token whose secret `text` is, if any: under the current salt
+/// and, during a salt rotation, under the previous one, where a token not
+/// used since the rotation began is still filed.
 async fn identify(state: &AppState, salt: &TokenSalt, text: &str) -> ServiceResult<Identified> {
     // A malformed string costs no lookup: the checksum rejects it offline.
     let Ok(parsed) = token::parse(text) else {
         return Ok(Identified::NotOurs);
     };
-    let digest = salt.digest(parsed.as_str());
-    let Some(record) = state.store.find_token_by_digest(&digest).await? else {
+    let salts = std::iter::once(salt).chain(state.verifier.previous_salt());
+    let mut found = None;
+    for salt in salts {
+        let digest = salt.digest(parsed.as_str());
+        if let Some(record) = state.store.find_token_by_digest(&digest).await? {
+            found = Some((record, digest));
+            break;
+        }
+    }
+    let Some((record, digest)) = found else {
         return Ok(Identified::NotOurs);
     };
     let opens = access::may_revoke_with_found_secret(record.secrets(), &digest, state.clock.now()).is_ok();
