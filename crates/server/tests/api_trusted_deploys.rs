@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use gatepass_client::{AttenuateToken, Client, CreateToken, CreateTrustPolicy, MintedToken};
+use gatepass_client::{AttenuateToken, Client, CreateToken, CreateTrustPolicy, MintedToken, OrgPolicy};
 use gatepass_server::testing::oidc::OidcIssuer;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
@@ -173,6 +173,24 @@ async fn es256_tokens_are_accepted_and_the_minted_token_never_exceeds_its_policy
     assert!(ci.list_trust_policies("web").await.is_err(), "nor manages trust");
 
     s.server.server.state.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    assert_problem(ci.whoami_token().await, 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_orgs_lifetime_policy_caps_a_minted_token_below_its_trust_policys_max_ttl() {
+    let s = setup("team").await;
+    let mut request = s.github_policy();
+    request.max_ttl = Some("1h".into());
+    s.trust(&request).await;
+    let cap = OrgPolicy { max_token_lifetime: Some("10m".into()), require_expiry: true };
+    s.fx.admin.set_org_policy(&s.fx.org.id, &cap).await.expect("a 10 minute cap");
+
+    let minted = s.exchange(&s.issuer.sign("rsa-1", &s.claims())).await.expect("minted, not refused");
+    let expires = OffsetDateTime::parse(&minted.expires_at, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(expires <= OffsetDateTime::now_utc() + Duration::minutes(10), "{expires}");
+    let ci = s.server.client(minted.token.expose_secret());
+    ci.whoami_token().await.expect("works within the cap");
+    s.server.server.state.clock.advance(Duration::minutes(10) + Duration::seconds(1));
     assert_problem(ci.whoami_token().await, 401, "unauthorized");
 }
 

@@ -194,6 +194,11 @@ async fn mint(state: &AppState, client_ip: IpAddr, jwt: &str, project: Option<&s
         .filter(|jti| !jti.is_empty() && jti.len() <= 256)
         .ok_or_else(|| rejected("replayed", "the ID token has no jti, so it could be used again"))?;
 
+    // The org's lifetime policy caps a minted token as it caps any other;
+    // the token comes out shorter rather than refused.
+    let longest = now + policy.max_ttl;
+    let expires_at =
+        state.store.org_policy(policy.org_id).await?.latest_expiry(now).map_or(longest, |cap| cap.min(longest));
     let plain = PlainToken::generate(reach(policy).token_kind());
     let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
     let new = NewToken {
@@ -206,7 +211,7 @@ async fn mint(state: &AppState, client_ip: IpAddr, jwt: &str, project: Option<&s
         digest: salt.digest(plain.expose_secret()),
         created_by: Actor { id: policy.id.to_string(), label: format!("trust policy {}", policy.id) },
         created_at: now,
-        expires_at: Some(now + policy.max_ttl),
+        expires_at: Some(expires_at),
         allowed_ips: Default::default(),
         parent_id: None,
         salt_fingerprint: salt.fingerprint(),
