@@ -125,6 +125,25 @@ async fn an_endpoint_receives_only_the_events_it_subscribes_to() {
 }
 
 #[tokio::test]
+async fn a_child_token_made_by_attenuation_arrives_as_token_created_naming_its_parent() {
+    let (server, fx, receiver) = start().await;
+    subscribe(&fx, &receiver, &["token.created"]).await;
+    let parent = token(&fx, "ci", None).await;
+    let request = gatepass_client::AttenuateToken { scopes: Some(vec!["read".into()]), ..Default::default() };
+    let child = server.client(parent.token.expose_secret()).attenuate(&request).await.unwrap();
+
+    let created = receiver.wait_for("the parent's and the child's token.created", |received| received.len() >= 2).await;
+    let child_id = child.metadata.id.as_str();
+    let bodies: Vec<_> = created.iter().map(|received| received.json()).collect();
+    let announced = bodies.iter().find(|body| body["data"]["token_id"] == child_id).expect("the child is announced");
+    assert_eq!(announced["type"], "token.created");
+    assert_eq!(announced["data"]["parent"], parent.metadata.id.as_str());
+    assert_eq!(announced["data"]["scopes"], "read", "{announced}");
+    let events = fx.admin.list_events(&fx.org.id).await.unwrap();
+    assert!(events.iter().any(|event| event.action == "token.attenuated" && event.target == child_id));
+}
+
+#[tokio::test]
 async fn a_failed_delivery_is_retried_with_the_same_id_and_a_410_disables_the_endpoint() {
     let (server, fx, receiver) = start().await;
     let webhook = subscribe(&fx, &receiver, &["token.created"]).await;

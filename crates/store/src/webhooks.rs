@@ -186,10 +186,14 @@ pub enum AfterAttempt {
 }
 
 /// The webhook event type an audit action is delivered as, if any: the
-/// action names are the event names, and a leak reported by anyone is a
-/// leak too.
+/// action names are the event names, a leak reported by anyone is a leak
+/// too, and a child made by attenuation is a new token like any other.
 pub fn webhook_event_type(action: &str) -> Option<&'static str> {
-    let action = if action == "token.reported" { "token.leaked" } else { action };
+    let action = match action {
+        "token.reported" => "token.leaked",
+        "token.attenuated" => "token.created",
+        other => other,
+    };
     gatepass_core::webhook::EVENT_TYPES.iter().copied().find(|name| *name == action)
 }
 
