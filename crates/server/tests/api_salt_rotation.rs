@@ -42,6 +42,15 @@ impl Data {
         config.previous_salt = previous.map(|previous| TokenSalt::new(previous).unwrap());
         RunningServer::start(config).await.expect("server starts")
     }
+
+    /// A server on the old salt, its admin logged in, and an org to issue tokens in.
+    async fn start_old_salt_with_org(&self) -> (RunningServer, Client, gatepass_client::Org) {
+        let old = self.start(OLD, None).await;
+        bootstrap::create_admin(old.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
+        let admin = admin_of(&old).await;
+        let org = admin.create_org("Acme", "acme", "pro").await.unwrap();
+        (old, admin, org)
+    }
 }
 
 fn as_token(server: &RunningServer, token: &IssuedToken) -> Client {
@@ -79,10 +88,7 @@ fn rehashed(metrics: &str) -> u64 {
 async fn a_rotation_moves_each_token_on_first_use_and_strands_loudly_the_ones_never_used() {
     let data = Data::new().await;
     // 1. Tokens issued under the old salt.
-    let old = data.start(OLD, None).await;
-    bootstrap::create_admin(old.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-    let admin = admin_of(&old).await;
-    let org = admin.create_org("Acme", "acme", "pro").await.unwrap();
+    let (old, admin, org) = data.start_old_salt_with_org().await;
     let used = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     let unused = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     let revoked = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
@@ -133,10 +139,7 @@ async fn a_rotation_moves_each_token_on_first_use_and_strands_loudly_the_ones_ne
 #[tokio::test]
 async fn a_secret_in_its_rotation_grace_keeps_working_during_a_salt_rotation() {
     let data = Data::new().await;
-    let old = data.start(OLD, None).await;
-    bootstrap::create_admin(old.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-    let admin = admin_of(&old).await;
-    let org = admin.create_org("Acme", "acme", "pro").await.unwrap();
+    let (old, admin, org) = data.start_old_salt_with_org().await;
     let first = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     let second = admin.rotate_token(&org.id, &first.metadata.id, Some("1h")).await.unwrap();
     old.shutdown().await.unwrap();
@@ -199,10 +202,7 @@ async fn two_nodes_rotate_together_and_each_token_moves_once() {
 #[tokio::test]
 async fn a_token_still_on_the_previous_salt_is_revoked_when_it_is_reported() {
     let data = Data::new().await;
-    let old = data.start(OLD, None).await;
-    bootstrap::create_admin(old.state.store.as_ref(), ADMIN_EMAIL, ADMIN_PASSWORD).await.unwrap();
-    let admin = admin_of(&old).await;
-    let org = admin.create_org("Acme", "acme", "pro").await.unwrap();
+    let (old, admin, org) = data.start_old_salt_with_org().await;
     let leaked = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     let kept = admin.create_token(&org.id, &CreateToken::default()).await.unwrap();
     old.shutdown().await.unwrap();
