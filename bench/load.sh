@@ -71,8 +71,9 @@ from collections import defaultdict
 results, rows_before, rows_after, reads_before, reads_after, duration, rounds = sys.argv[1:]
 by_round = defaultdict(dict)
 for line in open(results).read().splitlines():
-    rnd, name, rps, p50, p99, total, non2xx = line.split('\t')
-    by_round[rnd][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), total=int(total), non2xx=int(non2xx))
+    rnd, name, rps, p50, p99, total, non2xx, cpu = line.split('\t')
+    by_round[rnd][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), total=int(total), non2xx=int(non2xx),
+                               cpu=float(cpu))
 names = ['healthz', 'token_valid', 'token_invalid', 'introspect']
 median = statistics.median
 print(f"\nwrk -t2 -c64, {rounds} rounds of {duration}s per endpoint, loopback, release build, SQLite\n")
@@ -85,8 +86,8 @@ for rnd, runs in by_round.items():
              else f"{r['rps']:.0f} / {r['p99']:.2f}" for n in names for r in [runs[n]]]
     print(f"| {rnd} | " + " | ".join(cells) + " |")
 print("\nSummary (medians over the rounds; ratio ranges in brackets):\n")
-print("| endpoint | req/s | p50 ms | p99 ms | requests | non-2xx | req/s vs /healthz | p99 vs /healthz |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| endpoint | req/s | p50 ms | p99 ms | requests | non-2xx | req/s vs /healthz | p99 vs /healthz | server CPU µs/request |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for n in names:
     runs = [by_round[rnd][n] for rnd in by_round]
     ratios = [by_round[rnd][n]['rps'] / by_round[rnd]['healthz']['rps'] for rnd in by_round]
@@ -94,7 +95,7 @@ for n in names:
     print(f"| {n} | {median(r['rps'] for r in runs):.0f} | {median(r['p50'] for r in runs):.3f} | "
           f"{median(r['p99'] for r in runs):.3f} | {sum(r['total'] for r in runs)} | {sum(r['non2xx'] for r in runs)} | "
           f"{median(ratios):.0%} [{min(ratios):.0%}–{max(ratios):.0%}] | "
-          f"{median(p99s):.2f}x [{min(p99s):.2f}–{max(p99s):.2f}] |")
+          f"{median(p99s):.2f}x [{min(p99s):.2f}–{max(p99s):.2f}] | {median(r['cpu'] for r in runs):.1f} |")
 authenticated = sum(by_round[rnd][n]['total'] for rnd in by_round for n in names[1:])
 written = int(float(rows_after)) - int(float(rows_before))
 reads = int(float(reads_after)) - int(float(reads_before))

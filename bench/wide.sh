@@ -91,8 +91,9 @@ from collections import defaultdict
 results, reads_before, reads_after, duration, rounds, tokens, backend, rss, rows_before, rows_after = sys.argv[1:]
 by_round = defaultdict(dict)
 for line in open(results).read().splitlines():
-    rnd, name, rps, p50, p99, total, non2xx = line.split('\t')
-    by_round[rnd][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), total=int(total), non2xx=int(non2xx))
+    rnd, name, rps, p50, p99, total, non2xx, cpu = line.split('\t')
+    by_round[rnd][name] = dict(rps=float(rps), p50=float(p50), p99=float(p99), total=int(total), non2xx=int(non2xx),
+                               cpu=float(cpu))
 median = statistics.median
 print(f"\nWide traffic: {int(tokens):,} tokens at random, wrk -t2 -c64, {rounds} rounds of {duration}s, loopback, release build, {backend}\n")
 print("| round | /healthz req/s / p99 ms | /healthz, same script | one hot token | GET /v1/token, wide | wide req/s vs scripted /healthz | wide p99 vs scripted /healthz | wide vs plain /healthz | hot vs plain /healthz |")
@@ -111,6 +112,10 @@ print(f"\nMedian: {median(ratios):.0%} of the scripted /healthz req/s [{min(rati
       f"p99 {median(p99s):.2f}x of its p99 [{min(p99s):.2f}–{max(p99s):.2f}]; "
       f"{median(plain):.0%} of plain /healthz req/s [{min(plain):.0%}–{max(plain):.0%}]; "
       f"one hot token in the same rounds: {median(hot):.0%} of plain /healthz [{min(hot):.0%}–{max(hot):.0%}].")
+cpu = {name: median(by_round[r][name]['cpu'] for r in by_round) for name in ('healthz_scripted', 'token_hot', 'token_wide')}
+print(f"Server CPU per request (user + kernel, medians): scripted /healthz {cpu['healthz_scripted']:.1f} µs, "
+      f"one hot token {cpu['token_hot']:.1f} µs, wide {cpu['token_wide']:.1f} µs "
+      f"({cpu['token_wide'] - cpu['token_hot']:+.1f} µs beyond the hot token).")
 print(f"Requests: {requests} ({non2xx} non-2xx). Database reads by verification after warm-up: {reads} "
       f"({reads / max(requests, 1):.5f} per request). Server RSS: {int(rss) / 1024:.0f} MiB.")
 rows = int(float(rows_after)) - int(float(rows_before))
