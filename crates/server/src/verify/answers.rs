@@ -17,27 +17,46 @@ use gatepass_store::TokenRecord;
 
 use super::cache::{CachedToken, DigestHasher};
 use super::coherent::CoherentCache;
+use crate::last_used::NotedSecond;
 
 /// Token records (with answers) kept at most, by default.
 pub const DEFAULT_CAPACITY: usize = 250_000;
 
-/// A token's verdict under one digest, its record and, once rendered, its answers.
+/// A token's verdict under one digest, its record and, once rendered, its
+/// answers. In this order (`repr(C)`), so what a request reads of a cached
+/// token (verdict, last-used second, answers) shares a few cache lines.
 #[derive(Debug)]
+#[repr(C)]
 pub struct TokenAnswers {
     pub verdict: CachedToken,
-    pub record: TokenRecord,
+    /// When its use was last noted (see [`crate::last_used::LastUsed::touch_once_a_second_by`]).
+    pub noted: NotedSecond,
     /// `GET /v1/token`'s body, without its last-used time (which is the
     /// time of the request asking).
     pub whoami: OnceLock<SplitAnswer>,
     /// `POST /v1/introspect`'s body for an active token.
     pub introspection: OnceLock<Bytes>,
+    pub record: TokenRecord,
 }
+
+/// Equal when they say the same; when a use was last noted is bookkeeping.
+impl PartialEq for TokenAnswers {
+    fn eq(&self, other: &Self) -> bool {
+        self.verdict == other.verdict
+            && self.record == other.record
+            && self.whoami == other.whoami
+            && self.introspection == other.introspection
+    }
+}
+
+impl Eq for TokenAnswers {}
 
 impl TokenAnswers {
     /// What `record` answers when presented under `digest`.
     pub fn new(record: TokenRecord, digest: &TokenDigest) -> Self {
         Self {
             verdict: CachedToken::of(&record, digest),
+            noted: NotedSecond::default(),
             record,
             whoami: OnceLock::new(),
             introspection: OnceLock::new(),
@@ -50,7 +69,7 @@ pub type AnswerCache = CoherentCache<TokenDigest, Arc<TokenAnswers>, BuildHasher
 
 /// A rendered answer with a gap where a value known only per request goes:
 /// one allocation, so an answer costs one pointer to follow.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct SplitAnswer {
     rendered: Bytes,
     gap: usize,

@@ -12,6 +12,7 @@
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gatepass_core::id::{EnvironmentId, OrgId, ProjectId, TokenId, RANDOM_LEN};
@@ -22,6 +23,7 @@ use gatepass_core::token::{TokenDigest, TokenStatus};
 use gatepass_store::{from_millis, to_millis, TokenRecord};
 use time::OffsetDateTime;
 
+use super::answers::TokenAnswers;
 use super::coherent::CoherentCache;
 use super::RejectReason;
 
@@ -61,7 +63,7 @@ pub struct CachedToken {
 
 /// A token verified for a request: what its grant and its answers need.
 /// Built only once its allow list admitted the request's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
     pub id: TokenId,
     /// The digest it was found under: the key of its answers.
@@ -72,6 +74,9 @@ pub struct VerifiedToken {
     pub expires_at: Option<OffsetDateTime>,
     /// When this request verified it: the time of this use.
     pub verified_at: OffsetDateTime,
+    /// Its record and answers, when it was decided from them: a request
+    /// that answers with them does not look them up again.
+    pub answers: Option<Arc<TokenAnswers>>,
 }
 
 fn millis(at: Option<OffsetDateTime>) -> i64 {
@@ -155,6 +160,7 @@ impl CachedToken {
             scopes: self.scopes,
             expires_at,
             verified_at: now,
+            answers: None,
         })
     }
 }
@@ -341,6 +347,7 @@ mod tests {
                 scopes: record.scopes,
                 expires_at: record.expires_at,
                 verified_at: now,
+                answers: None,
             }
         );
     }

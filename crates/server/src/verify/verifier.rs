@@ -32,6 +32,23 @@ pub enum CachedVerdict {
     Unknown,
 }
 
+/// What the caches, or a read, know of a digest.
+enum Found {
+    /// Its verdict (`None`: no token has this digest).
+    Verdict(Option<CachedToken>),
+    /// Its verdict with its record and answers.
+    Answers(Arc<TokenAnswers>),
+}
+
+impl Found {
+    fn verdict(&self) -> Option<&CachedToken> {
+        match self {
+            Found::Verdict(verdict) => verdict.as_ref(),
+            Found::Answers(answers) => Some(&answers.verdict),
+        }
+    }
+}
+
 /// How many tokens the verifier's caches keep at most.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheSizes {
@@ -120,12 +137,12 @@ impl TokenVerifier {
             Some(cached) => cached,
             None => Box::pin(self.read_store_once(digest)).await?,
         };
-        if cached.is_none() && self.rotation.is_some() {
+        if cached.verdict().is_none() && self.rotation.is_some() {
             if let Some(verified) = Box::pin(self.verify_under_previous_salt(parsed, digest, client_ip, now)).await? {
                 return Ok(verified);
             }
         }
-        self.decide(cached.as_ref(), &digest, client_ip, now)
+        self.decide(cached, &digest, client_ip, now)
     }
 
     /// A token no digest under the current salt (`digest`) matches, tried
@@ -142,12 +159,15 @@ impl TokenVerifier {
             return Ok(None);
         };
         let old = previous.digest(parsed.as_str());
-        let Some(found) = self.lookup(old).await? else {
+        let found = self.lookup(old).await?;
+        let Some(is_current_secret) = found.verdict().map(CachedToken::is_current_secret) else {
             return Ok(None);
         };
-        let mut verified = self.decide(Some(&found), &old, client_ip, now)?;
-        if found.is_current_secret() {
+        let mut verified = self.decide(found, &old, client_ip, now)?;
+        if is_current_secret {
             verified.digest = self.rehash(verified.id, old, digest, fingerprint).await;
+            // Its answers were cached under the old digest, which is gone.
+            verified.answers = None;
         }
         Ok(Some(verified))
     }
@@ -169,7 +189,7 @@ impl TokenVerifier {
         let Some(mut cached) = self.cached(&digest) else {
             return Ok(CachedVerdict::Unknown);
         };
-        if cached.is_none() {
+        if cached.verdict().is_none() {
             if let Some((previous, _)) = &self.rotation {
                 digest = previous.digest(parsed.as_str());
                 match self.cached(&digest) {
@@ -178,7 +198,7 @@ impl TokenVerifier {
                 }
             }
         }
-        Ok(match self.decide(cached.as_ref(), &digest, client_ip, now) {
+        Ok(match self.decide(cached, &digest, client_ip, now) {
             Ok(verified) => CachedVerdict::Valid(verified),
             Err(VerifyError::IpNotAllowed(verified)) => CachedVerdict::IpNotAllowed(verified),
             Err(VerifyError::Rejected(reason)) => CachedVerdict::Rejected(reason),
@@ -187,7 +207,7 @@ impl TokenVerifier {
     }
 
     /// What the caches or, on a miss, the database say of a digest.
-    async fn lookup(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
+    async fn lookup(&self, digest: TokenDigest) -> Result<Found, StoreError> {
         match self.cached(&digest) {
             Some(cached) => Ok(cached),
             None => self.read_store_once(digest).await,
@@ -196,16 +216,16 @@ impl TokenVerifier {
 
     /// What the caches alone say of a digest (`None`: they cannot tell):
     /// the verdict kept with its answers if they are cached, so a request
-    /// that goes on to use them finds them where its verdict was.
-    fn cached(&self, digest: &TokenDigest) -> Option<Option<CachedToken>> {
+    /// that goes on to use them has them at hand.
+    fn cached(&self, digest: &TokenDigest) -> Option<Found> {
         if !self.cache.trust.is_trusted() {
             return None;
         }
         if let Some(answers) = self.answers.get(digest) {
-            return Some(Some(answers.verdict.clone()));
+            return Some(Found::Answers(answers));
         }
         match self.cache.get(digest) {
-            Lookup::Hit(cached) => Some(cached),
+            Lookup::Hit(cached) => Some(Found::Verdict(cached)),
             Lookup::Miss => None,
         }
     }
@@ -214,17 +234,24 @@ impl TokenVerifier {
     /// learns only once the token is known to be valid, and is not a use.
     fn decide(
         &self,
-        cached: Option<&CachedToken>,
+        found: Found,
         digest: &TokenDigest,
         client_ip: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> Result<VerifiedToken, VerifyError> {
-        let cached = cached.ok_or(VerifyError::Rejected(RejectReason::Unknown))?;
-        let verified = cached.decide(digest, now).map_err(VerifyError::Rejected)?;
-        if !cached.admits(client_ip) {
+        let cached = found.verdict().ok_or(VerifyError::Rejected(RejectReason::Unknown))?;
+        let mut verified = cached.decide(digest, now).map_err(VerifyError::Rejected)?;
+        let admitted = cached.admits(client_ip);
+        if let Found::Answers(answers) = found {
+            verified.answers = Some(answers);
+        }
+        if !admitted {
             return Err(VerifyError::IpNotAllowed(Box::new(verified)));
         }
-        self.last_used.touch_once_a_second(verified.id, now);
+        match &verified.answers {
+            Some(answers) => self.last_used.touch_once_a_second_by(&answers.noted, verified.id, now),
+            None => self.last_used.touch_once_a_second(verified.id, now),
+        }
         Ok(verified)
     }
 
@@ -253,7 +280,7 @@ impl TokenVerifier {
 
     /// Reads the digest's record unless a concurrent miss on the same digest
     /// has just done so.
-    async fn read_store_once(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
+    async fn read_store_once(&self, digest: TokenDigest) -> Result<Found, StoreError> {
         let _one_at_a_time = self.cache.stripe(&digest).lock().await;
         match self.cached(&digest) {
             Some(cached) => Ok(cached),
@@ -261,17 +288,20 @@ impl TokenVerifier {
         }
     }
 
-    async fn read_store(&self, digest: TokenDigest) -> Result<Option<CachedToken>, StoreError> {
+    async fn read_store(&self, digest: TokenDigest) -> Result<Found, StoreError> {
         let generation = self.cache.generation();
         bump(&self.metrics.verify_store_reads);
         let cached = self.store.find_token_by_digest(&digest).await?.map(|record| CachedToken::of(&record, &digest));
         self.cache.insert(digest, cached.clone(), generation);
-        Ok(cached)
+        Ok(Found::Verdict(cached))
     }
 
     /// A verified token's full record with its rendered answers, from the
     /// answer cache or, on a miss, the database (`None`: it has gone since).
     pub async fn answers(&self, token: &VerifiedToken) -> Result<Option<Arc<TokenAnswers>>, StoreError> {
+        if let Some(answers) = &token.answers {
+            return Ok(Some(answers.clone()));
+        }
         if let Some(answers) = self.answers.get(&token.digest) {
             return Ok(Some(answers));
         }
@@ -398,9 +428,13 @@ mod tests {
         assert_eq!((verified.id, verified.digest, reads()), (record.id, record.digest, 1));
         let answers = verifier.answers(&verified).await.unwrap().expect("its answers");
         assert_eq!(answers.record, record);
-        // Without its verdict cached, the token is decided from its answers: no read.
+        // Without its verdict cached, the token is decided from its answers
+        // (no read), and carries them, so answering costs no second lookup.
         verifier.cache.clear();
-        assert_eq!(verifier.verify(plain.expose_secret(), None, now).await.unwrap(), verified);
+        let from_answers = verifier.verify(plain.expose_secret(), None, now).await.unwrap();
+        assert!(from_answers.answers.as_ref().is_some_and(|carried| Arc::ptr_eq(carried, &answers)));
+        assert_eq!(VerifiedToken { answers: None, ..from_answers }, verified);
+        assert!(Arc::ptr_eq(&verifier.answers(&verified).await.unwrap().unwrap(), &answers));
         assert_eq!(reads(), 1);
         // A change drops both, so the next use reads what the change made.
         assert!(verifier.store.revoke_token(record.id, now).await.unwrap());
