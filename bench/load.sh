@@ -8,9 +8,10 @@
 #   GET  /v1/token  invalid token  a well-formed token that does not exist (a cached "no token", 401)
 #   POST /v1/introspect            an internal service checking a valid token
 # in interleaved rounds, and prints req/s, p50 and p99 per endpoint and round,
-# the ratios to /healthz, and the database writes and reads the run caused
-# (last-used rows are written in batches; the cache is kept exact by the
-# token change log, so verification reads only when a token changes).
+# the ratios to /healthz, the server's CPU time per request, and the
+# database writes and reads the run caused (last-used rows are written in
+# batches; the cache is kept exact by the token change log, so verification
+# reads only when a token changes).
 #
 # Usage: bench/load.sh [seconds per endpoint and round, default 5]
 #        bench/load.sh wide N [seconds]   N tokens at random (bench/wide.sh)

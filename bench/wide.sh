@@ -5,7 +5,8 @@
 # After a warm-up that presents every token once, interleaved rounds of
 # /healthz (plain, and driven by the same script as the token requests) and
 # GET /v1/token (a random token per request) report req/s, p99, the ratios
-# to /healthz in the same round, and the database reads that verification
+# to /healthz in the same round, the server's CPU time per request (steadier
+# than req/s on a noisy host), and the database reads that verification
 # made per request (the target: at most 0.01).
 TOKENS="${WIDE_TOKENS:-20000}"
 # Last-used times are flushed at the server's default interval: every token
