@@ -166,7 +166,8 @@ impl TokenVerifier {
         let mut verified = self.decide(found, &old, client_ip, now)?;
         if is_current_secret {
             verified.digest = self.rehash(verified.id, old, digest, fingerprint).await;
-            // Its answers were cached under the old digest, which is gone.
+            // What was cached of it is keyed by the old digest: the request
+            // answers from a lookup under the digest it is stored under now.
             verified.answers = None;
         }
         Ok(Some(verified))
