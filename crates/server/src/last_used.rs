@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
@@ -49,7 +49,14 @@ impl Default for LastUsed {
 /// The second (Unix time) in which a token was last noted as used, kept
 /// with the token where that is nearer at hand than the shared table.
 #[derive(Debug, Default)]
-pub struct NotedSecond(AtomicI64);
+pub struct NotedSecond(AtomicU64);
+
+/// Whether `slot` already holds `noted` (a use in this second); if not, it
+/// does now. Read before writing: a slot is shared by every core serving
+/// the token, and a write on each use would bounce it between them.
+fn noted_already(slot: &AtomicU64, noted: u64) -> bool {
+    slot.load(Ordering::Relaxed) == noted || slot.swap(noted, Ordering::Relaxed) == noted
+}
 
 impl std::fmt::Debug for LastUsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,10 +70,7 @@ impl LastUsed {
     pub fn touch_once_a_second(&self, id: TokenId, at: OffsetDateTime) {
         let hash = self.hasher.hash_one(id);
         let slot = &self.noted[hash as usize % NOTED_SLOTS];
-        let noted = (at.unix_timestamp() as u64) << 32 | (hash >> 32);
-        // Read before writing: the slot is shared by every core serving the
-        // token, and a write on each use would bounce it between them.
-        if slot.load(Ordering::Relaxed) == noted || slot.swap(noted, Ordering::Relaxed) == noted {
+        if noted_already(slot, (at.unix_timestamp() as u64) << 32 | (hash >> 32)) {
             return;
         }
         self.note(hash, id, at);
@@ -77,9 +81,7 @@ impl LastUsed {
     /// instead of a slot of the shared table: with traffic spread over many
     /// tokens, the table's slot is one more cache miss per request.
     pub fn touch_once_a_second_by(&self, noted: &NotedSecond, id: TokenId, at: OffsetDateTime) {
-        let second = at.unix_timestamp();
-        // Read before writing, for the same reason as the table's slots.
-        if noted.0.load(Ordering::Relaxed) == second || noted.0.swap(second, Ordering::Relaxed) == second {
+        if noted_already(&noted.0, at.unix_timestamp() as u64) {
             return;
         }
         self.touch(id, at);
