@@ -5,20 +5,27 @@
 //! atomics remembers, per slot, which token was last noted in which second,
 //! so the hot path is one atomic load. Pending times are kept in shards, so
 //! traffic spread over many tokens does not queue on one lock.
+//!
+//! A token whose answers are cached keeps its use there instead
+//! ([`KeptUse`]), in the cache line its request has just read, and hands it
+//! over to the pending times when they are flushed or when its entry is
+//! dropped: with traffic spread over many tokens, each new second of each
+//! token would otherwise be a write to a shared map.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
-use gatepass_store::Store;
+use gatepass_store::{from_millis, to_millis, Store};
 use parking_lot::Mutex;
 use quick_cache::DefaultHashBuilder;
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
 use crate::periodic::{spawn_every, OnShutdown};
+use crate::verify::TokenVerifier;
 
 const SHARDS: usize = 16;
 /// Slots of the once-a-second filter (8 bytes each, 512 KiB in all).
@@ -46,10 +53,41 @@ impl Default for LastUsed {
     }
 }
 
-/// The second (Unix time) in which a token was last noted as used, kept
-/// with the token where that is nearer at hand than the shared table.
-#[derive(Debug, Default)]
-pub struct NotedSecond(AtomicU64);
+/// A token's use, kept with its cached answers: the second (Unix time) it
+/// was last noted in, and its latest use not yet handed over to the pending
+/// times (see [`LastUsed::hand_over`]).
+#[derive(Debug)]
+pub struct KeptUse {
+    noted_second: AtomicU64,
+    /// Unix milliseconds (the database's precision), or [`NOTHING_KEPT`].
+    unsaved_millis: AtomicI64,
+}
+
+const NOTHING_KEPT: i64 = i64::MIN;
+
+impl Default for KeptUse {
+    fn default() -> Self {
+        Self { noted_second: AtomicU64::new(0), unsaved_millis: AtomicI64::new(NOTHING_KEPT) }
+    }
+}
+
+impl KeptUse {
+    /// Keeps a use at `at`, unless one in the same second is kept already
+    /// (then this costs one atomic load).
+    pub fn note(&self, at: OffsetDateTime) {
+        if !noted_already(&self.noted_second, at.unix_timestamp() as u64) {
+            self.unsaved_millis.fetch_max(to_millis(at), Ordering::Relaxed);
+        }
+    }
+
+    /// The latest use kept and not yet handed over, which is handed over
+    /// now. (Both are read-modify-writes of one atomic, so a use noted at
+    /// the same moment is either taken here or kept for the next time.)
+    fn take(&self) -> Option<OffsetDateTime> {
+        let millis = self.unsaved_millis.swap(NOTHING_KEPT, Ordering::Relaxed);
+        (millis != NOTHING_KEPT).then(|| from_millis(millis))
+    }
+}
 
 /// Whether `slot` already holds `noted` (a use in this second); if not, it
 /// does now. Read before writing: a slot is shared by every core serving
@@ -76,15 +114,12 @@ impl LastUsed {
         self.note(hash, id, at);
     }
 
-    /// Like [`LastUsed::touch_once_a_second`], with the token's own `noted`
-    /// second (kept in its cache entry, which the request has just read)
-    /// instead of a slot of the shared table: with traffic spread over many
-    /// tokens, the table's slot is one more cache miss per request.
-    pub fn touch_once_a_second_by(&self, noted: &NotedSecond, id: TokenId, at: OffsetDateTime) {
-        if noted_already(&noted.0, at.unix_timestamp() as u64) {
-            return;
+    /// Makes the use `kept` for token `id` pending, if it holds one that
+    /// was not handed over yet: before a flush, and when it is dropped.
+    pub fn hand_over(&self, id: TokenId, kept: &KeptUse) {
+        if let Some(at) = kept.take() {
+            self.touch(id, at);
         }
-        self.touch(id, at);
     }
 
     pub fn touch(&self, id: TokenId, at: OffsetDateTime) {
@@ -123,17 +158,18 @@ impl LastUsed {
     }
 }
 
-/// Flushes every `interval` until `shutdown` fires, then once more.
+/// Flushes every `interval` until `shutdown` fires, then once more: the
+/// uses kept in `verifier`'s cached answers along with the pending times.
 pub fn spawn_flusher(
-    last_used: Arc<LastUsed>,
+    verifier: Arc<TokenVerifier>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     interval: std::time::Duration,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     spawn_every(interval, shutdown, OnShutdown::RunOnceMore, move || {
-        let (last_used, store, metrics) = (last_used.clone(), store.clone(), metrics.clone());
-        async move { last_used.flush(store.as_ref(), &metrics).await }
+        let (verifier, store, metrics) = (verifier.clone(), store.clone(), metrics.clone());
+        async move { verifier.flush_last_used(store.as_ref(), &metrics).await }
     })
 }
 
@@ -155,20 +191,39 @@ mod tests {
     fn a_use_is_noted_once_a_second_whichever_record_of_the_second_is_kept() {
         let last_used = LastUsed::default();
         let (by_table, by_entry) = (TokenId::generate(), TokenId::generate());
-        let noted = NotedSecond::default();
+        let kept = KeptUse::default();
         let first = datetime!(2026-12-02 12:00:00.100 UTC);
         for at in [first, first + time::Duration::milliseconds(500)] {
             last_used.touch_once_a_second(by_table, at);
-            last_used.touch_once_a_second_by(&noted, by_entry, at);
+            kept.note(at);
         }
+        assert_eq!(pending(&last_used), [(by_table, first)], "a use kept with its entry is not pending yet");
+        last_used.hand_over(by_entry, &kept);
         let mut noted_times = pending(&last_used);
         noted_times.sort_by_key(|(id, _)| *id == by_entry);
         assert_eq!(noted_times, [(by_table, first), (by_entry, first)], "later uses in the same second are skipped");
         let next = first + time::Duration::SECOND;
         last_used.touch_once_a_second(by_table, next);
-        last_used.touch_once_a_second_by(&noted, by_entry, next);
+        kept.note(next);
+        last_used.hand_over(by_entry, &kept);
         let mut noted_times = pending(&last_used);
         noted_times.sort_by_key(|(id, _)| *id == by_entry);
         assert_eq!(noted_times, [(by_table, next), (by_entry, next)], "the next second's first use is noted");
+    }
+
+    #[test]
+    fn a_kept_use_is_handed_over_once() {
+        let last_used = LastUsed::default();
+        let id = TokenId::generate();
+        let kept = KeptUse::default();
+        last_used.hand_over(id, &kept);
+        assert_eq!(pending(&last_used), [], "nothing kept, nothing handed over");
+        let at = datetime!(2026-12-02 12:00:00.250 UTC);
+        kept.note(at);
+        last_used.hand_over(id, &kept);
+        assert_eq!(pending(&last_used), [(id, at)]);
+        last_used.pending.iter().for_each(|shard| shard.lock().clear());
+        last_used.hand_over(id, &kept);
+        assert_eq!(pending(&last_used), [], "a use is handed over once");
     }
 }

@@ -95,13 +95,6 @@ impl RunningServer {
         let metrics = Arc::new(Metrics::default());
         let last_used = Arc::new(LastUsed::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let flusher = spawn_flusher(
-            last_used.clone(),
-            store.clone(),
-            metrics.clone(),
-            config.last_used_flush,
-            shutdown_rx.clone(),
-        );
         // On a database other nodes share, the caches are trusted only while
         // this node follows the token change log; subscribe before reading
         // its head, so no change falls between the two.
@@ -117,6 +110,13 @@ impl RunningServer {
                 trust,
             )
             .with_previous_salt(config.previous_salt.clone()),
+        );
+        let flusher = spawn_flusher(
+            verifier.clone(),
+            store.clone(),
+            metrics.clone(),
+            config.last_used_flush,
+            shutdown_rx.clone(),
         );
         let change_follower = match change_signals {
             Some(signals) => {

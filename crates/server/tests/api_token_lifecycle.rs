@@ -141,7 +141,7 @@ async fn last_used_is_recorded_without_a_write_per_request_and_flushed_in_batche
     assert_eq!(before.last_used_at, None, "nothing is written per request");
     let store = server.server.state.store.clone();
     let id = gatepass_core::id::TokenId::parse(&issued.metadata.id).unwrap();
-    server.server.state.last_used.flush(store.as_ref(), metrics).await;
+    server.server.state.verifier.flush_last_used(store.as_ref(), metrics).await;
     assert_eq!(
         metrics.last_used_rows_written.load(std::sync::atomic::Ordering::Relaxed),
         1,

@@ -207,7 +207,7 @@ async fn make_wide_rows(app: &App) -> anyhow::Result<(String, String)> {
         ids.push(issued.metadata.id);
     }
     let state = &app.server.state;
-    state.last_used.flush(state.store.as_ref(), &state.metrics).await;
+    state.verifier.flush_last_used(state.store.as_ref(), &state.metrics).await;
     Ok((ids[1].clone(), ids[0].clone()))
 }
 

@@ -17,29 +17,39 @@ use gatepass_store::TokenRecord;
 
 use super::cache::{CachedToken, DigestHasher};
 use super::coherent::CoherentCache;
-use crate::last_used::NotedSecond;
+use crate::last_used::{KeptUse, LastUsed};
 
 /// Token records (with answers) kept at most, by default.
 pub const DEFAULT_CAPACITY: usize = 250_000;
 
 /// A token's verdict under one digest, its record and, once rendered, its
 /// answers. In this order (`repr(C)`), so what a request reads of a cached
-/// token (verdict, last-used second, answers) shares a few cache lines.
+/// token (verdict, kept use, answers) shares a few cache lines.
 #[derive(Debug)]
 #[repr(C)]
 pub struct TokenAnswers {
     pub verdict: CachedToken,
-    /// When its use was last noted (see [`crate::last_used::LastUsed::touch_once_a_second_by`]).
-    pub noted: NotedSecond,
+    /// Its latest use, until it is handed over to `last_used` (before each
+    /// flush, and when this entry is dropped).
+    pub used: KeptUse,
     /// `GET /v1/token`'s body, without its last-used time (which is the
     /// time of the request asking).
     pub whoami: OnceLock<SplitAnswer>,
     /// `POST /v1/introspect`'s body for an active token.
     pub introspection: OnceLock<Bytes>,
     pub record: TokenRecord,
+    last_used: Arc<LastUsed>,
 }
 
-/// Equal when they say the same; when a use was last noted is bookkeeping.
+/// An entry dropped (evicted, invalidated, or released by the last request
+/// holding it) hands over the use it kept, so none is lost.
+impl Drop for TokenAnswers {
+    fn drop(&mut self) {
+        self.last_used.hand_over(self.record.id, &self.used);
+    }
+}
+
+/// Equal when they say the same; the use it keeps is bookkeeping.
 impl PartialEq for TokenAnswers {
     fn eq(&self, other: &Self) -> bool {
         self.verdict == other.verdict
@@ -52,14 +62,16 @@ impl PartialEq for TokenAnswers {
 impl Eq for TokenAnswers {}
 
 impl TokenAnswers {
-    /// What `record` answers when presented under `digest`.
-    pub fn new(record: TokenRecord, digest: &TokenDigest) -> Self {
+    /// What `record` answers when presented under `digest`; its uses go to
+    /// `last_used`.
+    pub fn new(record: TokenRecord, digest: &TokenDigest, last_used: Arc<LastUsed>) -> Self {
         Self {
             verdict: CachedToken::of(&record, digest),
-            noted: NotedSecond::default(),
+            used: KeptUse::default(),
             record,
             whoami: OnceLock::new(),
             introspection: OnceLock::new(),
+            last_used,
         }
     }
 }

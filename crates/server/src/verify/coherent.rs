@@ -70,6 +70,12 @@ where
         self.entries.clear();
     }
 
+    /// Every value cached (as of each shard's turn: values inserted meanwhile
+    /// may or may not be seen).
+    pub fn values(&self) -> impl Iterator<Item = V> + '_ {
+        self.entries.iter().map(|(_, value)| value)
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -250,7 +250,7 @@ impl TokenVerifier {
             return Err(VerifyError::IpNotAllowed(Box::new(verified)));
         }
         match &verified.answers {
-            Some(answers) => self.last_used.touch_once_a_second_by(&answers.noted, verified.id, now),
+            Some(answers) => answers.used.note(now),
             None => self.last_used.touch_once_a_second(verified.id, now),
         }
         Ok(verified)
@@ -311,7 +311,7 @@ impl TokenVerifier {
         let Some(record) = found.filter(|record| record.id == token.id) else {
             return Ok(None);
         };
-        let answers = Arc::new(TokenAnswers::new(record, &token.digest));
+        let answers = Arc::new(TokenAnswers::new(record, &token.digest, self.last_used.clone()));
         // Its verdict will decide requests: cached only while the verdicts are.
         if self.cache.trust.is_trusted() {
             self.answers.insert_unless_changed(token.digest, answers.clone(), generation);
@@ -331,6 +331,15 @@ impl TokenVerifier {
     pub fn apply(&self, change: &TokenChangeRecord) {
         self.cache.forget(&change.digests);
         self.answers.forget(&change.digests);
+    }
+
+    /// Writes the last-used times noted since the last flush, the uses kept
+    /// in cached answers included, in one batch.
+    pub async fn flush_last_used(&self, store: &dyn Store, metrics: &Metrics) {
+        for answers in self.answers.values() {
+            self.last_used.hand_over(answers.record.id, &answers.used);
+        }
+        self.last_used.flush(store, metrics).await;
     }
 
     /// Drops everything cached (many tokens changed, or changes may have been missed).
@@ -443,5 +452,32 @@ mod tests {
         let refused = verifier.verify(plain.expose_secret(), None, now + time::Duration::SECOND).await;
         assert!(matches!(refused, Err(VerifyError::Rejected(RejectReason::Revoked))), "{refused:?}");
         assert_eq!(reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_use_kept_with_cached_answers_is_written_whether_they_stay_cached_or_are_dropped() {
+        let (verifier, metrics, _dir) = verifier().await;
+        let (record, plain) = stored_token(&verifier).await;
+        let last_used = || async { verifier.store.find_token(record.id).await.unwrap().unwrap().last_used_at };
+        let first = OffsetDateTime::now_utc().replace_millisecond(250).unwrap();
+        let verified = verifier.verify(plain.expose_secret(), None, first).await.unwrap();
+        verifier.answers(&verified).await.unwrap().expect("its answers");
+        verifier.flush_last_used(verifier.store.as_ref(), &metrics).await;
+        assert_eq!(last_used().await, Some(first), "a use before its answers were cached");
+        // Decided from its cached answers: the use is kept there, and a flush
+        // gathers it.
+        let second = first + time::Duration::SECOND;
+        let verified = verifier.verify(plain.expose_secret(), None, second).await.unwrap();
+        assert!(verified.answers.is_some());
+        drop(verified);
+        verifier.flush_last_used(verifier.store.as_ref(), &metrics).await;
+        assert_eq!(last_used().await, Some(second), "a use kept with cached answers");
+        // Its entry dropped (here by a change) before the flush: handed over then.
+        let third = second + time::Duration::SECOND;
+        let verified = verifier.verify(plain.expose_secret(), None, third).await.unwrap();
+        verifier.forget_token(&record);
+        drop(verified);
+        verifier.flush_last_used(verifier.store.as_ref(), &metrics).await;
+        assert_eq!(last_used().await, Some(third), "a use kept by an entry dropped before the flush");
     }
 }
