@@ -136,8 +136,10 @@ impl LastUsed {
     }
 
     /// Writes everything pending in one batch. On failure the times are put
-    /// back, so a database hiccup loses nothing.
-    pub async fn flush(&self, store: &dyn Store, metrics: &Metrics) {
+    /// back, so a database hiccup loses nothing. Called by
+    /// [`TokenVerifier::flush_last_used`], which first gathers the uses kept
+    /// in cached answers.
+    pub(crate) async fn flush(&self, store: &dyn Store, metrics: &Metrics) {
         let batch: Vec<(TokenId, OffsetDateTime)> =
             self.pending.iter().flat_map(|shard| shard.lock().drain().collect::<Vec<_>>()).collect();
         if batch.is_empty() {

@@ -104,7 +104,7 @@ impl RunningServer {
             TokenVerifier::new(
                 config.salt.clone(),
                 store.clone(),
-                last_used.clone(),
+                last_used,
                 metrics.clone(),
                 config.verify_cache,
                 trust,
@@ -142,7 +142,6 @@ impl RunningServer {
             webhooks,
             hooks: DeployHooks::new(&public_url),
             metrics,
-            last_used,
             salt_status,
             labels: Default::default(),
             scanning_keys: ScanningKeys::new(&config.secret_scanning_keys_url),

@@ -8,7 +8,6 @@ use crate::auth::oidc::IssuerKeys;
 use crate::auth::secret_scanning::ScanningKeys;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::last_used::LastUsed;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::DeployHooks;
 use crate::outbox::webhooks::WebhookSender;
@@ -33,7 +32,6 @@ pub struct Shared {
     pub login_throttle: LoginThrottle,
     pub clock: Arc<Clock>,
     pub metrics: Arc<Metrics>,
-    pub last_used: Arc<LastUsed>,
     /// Builds deploy hook deliveries for the outbox.
     pub hooks: DeployHooks,
     /// Delivers the outbox: org webhooks and deploy hooks.
