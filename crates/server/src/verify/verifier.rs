@@ -223,6 +223,8 @@ impl TokenVerifier {
             return None;
         }
         if let Some(answers) = self.answers.get(digest) {
+            // Loaded while the request is decided and its handler runs.
+            answers.prefetch_whoami();
             return Some(Found::Answers(answers));
         }
         match self.cache.get(digest) {
