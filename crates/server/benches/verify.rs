@@ -2,13 +2,18 @@
 //! - `token/parse+checksum` and `token/digest`: the offline steps;
 //! - `verify/<backend>/<n>/cached`: a full verify (parse → digest → cache →
 //!   status and grace → last-used touch) with `n` tokens stored;
-//! - `verify/<backend>/<n>/database`: the same when the node cache misses.
+//! - `verify/<backend>/<n>/database`: the same when the node cache misses;
+//! - `verify/wide-answers/<n>`: what `GET /v1/token` does beyond HTTP for
+//!   a token at random among `n` whose answers are cached (verify, then
+//!   fill the rendered answer with the time of the use): traffic spread
+//!   over many tokens, where the CPU's caches rarely hold the entry.
 //!
 //! Sizes default to 1,000, 100,000 and 1,000,000 (`GATEPASS_BENCH_SIZES=1000,100000`
 //! to change). PostgreSQL runs when reachable at `GATEPASS_TEST_POSTGRES_URL`.
 //! It also prints the memory each cached token costs with 1,000,000 tokens
 //! cached (`GATEPASS_BENCH_MEMORY_TOKENS` to change), measured with a
-//! counting allocator. Run: `cargo bench -p gatepass-server --bench verify`.
+//! counting allocator. Run: `cargo bench -p gatepass-server --bench verify`
+//! (one group: add its name, e.g. `-- wide-answers`).
 
 // The counting allocator below must implement `GlobalAlloc`, an unsafe trait;
 // it only forwards to the system allocator.
@@ -30,6 +35,7 @@ use gatepass_core::scope::Scopes;
 use gatepass_core::token::{self, PlainToken, TokenKind, TokenSalt};
 use gatepass_server::last_used::LastUsed;
 use gatepass_server::metrics::Metrics;
+use gatepass_server::verify::answers::SplitAnswer;
 use gatepass_server::verify::{CacheSizes, TokenVerifier, Trust};
 use gatepass_store::{Actor, NewToken, Store};
 use gatepass_store_postgres::testing::TestDatabase;
@@ -255,5 +261,71 @@ fn cache_memory(_: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, offline, hot_token, sqlite, postgres, cache_memory);
+/// Tokens in the wide-traffic benchmark (`GATEPASS_BENCH_WIDE_TOKENS`):
+/// within the answer cache's default capacity.
+const WIDE_TOKENS: usize = 200_000;
+
+/// `GET /v1/token` without HTTP for a token at random among many, each with
+/// its answer rendered and cached as the server renders it (about 600
+/// bytes, with a gap for the last-used time).
+fn wide_answers(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let n = std::env::var("GATEPASS_BENCH_WIDE_TOKENS").ok().and_then(|n| n.parse().ok()).unwrap_or(WIDE_TOKENS);
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = runtime.block_on(SqliteStore::open_in_dir(dir.path())).unwrap();
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let mut samples = runtime.block_on(seed(&store, async |tokens| sqlite.import_tokens(tokens).await.unwrap(), n, n));
+    let verifier = verifier(&store, Arc::default());
+    let now = OffsetDateTime::now_utc();
+    for sample in &samples {
+        let verified = runtime.block_on(verifier.verify(sample.expose_secret(), CLIENT, now)).unwrap();
+        let answers = runtime.block_on(verifier.answers(&verified)).unwrap().unwrap();
+        answers.whoami.get_or_init(|| rendered_answer(&answers.record));
+    }
+    shuffle(&mut samples);
+    let mut i = 0;
+    let mut group = c.benchmark_group("verify/wide-answers");
+    group.bench_function(n.to_string(), |b| {
+        b.iter(|| {
+            i = (i + 1) % samples.len();
+            let verified = run_now(&runtime, verifier.verify(samples[i].expose_secret(), CLIENT, now)).unwrap();
+            let answers = run_now(&runtime, verifier.answers(&verified)).unwrap().unwrap();
+            let used = verified.verified_at.replace_nanosecond(0).unwrap();
+            answers.whoami.get().unwrap().fill_with(22, |body| {
+                body.push(b'"');
+                used.format_into(body, &time::format_description::well_known::Rfc3339)?;
+                body.push(b'"');
+                Ok::<(), time::error::Format>(())
+            })
+        })
+    });
+    group.finish();
+}
+
+/// An answer shaped and sized like the server's `GET /v1/token` answer for
+/// `record`, with its last-used time cut out.
+fn rendered_answer(record: &gatepass_store::TokenRecord) -> SplitAnswer {
+    let json = format!(
+        r#"{{"id":"{id}","org":"{org}","name":"{name}","preview":"{preview}","level":"project","project":"prj_benchmarkprojectid0000","environment":null,"target":"project","scopes":["deployments:read","deployments:write","tokens:read"],"created_by":{{"kind":"system","id":null,"name":"system"}},"created_at":"2026-12-02T13:05:55Z","last_used_at":"MARK","expires_at":null,"rotated_at":null,"previous_secret_valid_until":null,"revoked_at":null,"revoked_reason":null,"leak":null,"status":"active","allowed_ips":[],"parent":null}}"#,
+        id = record.id,
+        org = record.org_id,
+        name = record.name,
+        preview = record.preview,
+    );
+    SplitAnswer::cut(json.as_bytes(), b"\"MARK\"").unwrap()
+}
+
+/// Shuffles `items` (Fisher–Yates with a fixed xorshift sequence), so that
+/// consecutive requests are for tokens far apart in memory.
+fn shuffle<T>(items: &mut [T]) {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+}
+
+criterion_group!(benches, offline, hot_token, wide_answers, sqlite, postgres, cache_memory);
 criterion_main!(benches);
