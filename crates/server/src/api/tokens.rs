@@ -319,21 +319,10 @@ pub async fn whoami(State(state): State<AppState>, caller: Caller) -> ServiceRes
             answers.whoami.get_or_init(|| rendered)
         }
     };
-    let used = token.verified_at;
-    let used = used.replace_nanosecond(0).unwrap_or(used);
-    // An RFC 3339 time is a JSON string without anything to escape.
-    let body = answer.fill_with(LAST_USED_LEN, |body| {
-        body.push(b'"');
-        used.format_into(body, &time::format_description::well_known::Rfc3339)?;
-        body.push(b'"');
-        Ok(())
-    });
-    let body = body.map_err(|err: time::error::Format| ServiceError::internal("formatting a time", err))?;
+    let body = answer.fill_with_time(token.verified_at);
+    let body = body.map_err(|err| ServiceError::internal("formatting a time", err))?;
     Ok(super::json_body(body.into()))
 }
-
-/// The length of a last-used time in an answer: `"2026-12-02T13:05:55Z"`.
-const LAST_USED_LEN: usize = 22;
 
 /// A token's whoami answer, with a gap where its last-used time goes.
 async fn whoami_answer(state: &AppState, record: &TokenRecord) -> ServiceResult<SplitAnswer> {

@@ -14,6 +14,8 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Bytes;
 use gatepass_core::token::TokenDigest;
 use gatepass_store::TokenRecord;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use super::cache::{CachedToken, DigestHasher};
 use super::coherent::CoherentCache;
@@ -107,13 +109,19 @@ impl SplitAnswer {
         Some(Self { rendered: kept.into(), gap })
     }
 
-    /// The answer with what `write` writes (at most `room` bytes, ideally)
-    /// in its gap, written straight into the body.
-    pub fn fill_with<E>(&self, room: usize, write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>) -> Result<Vec<u8>, E> {
+    /// The answer with `at` (to the second, as an RFC 3339 JSON string) in
+    /// its gap, written straight into the body.
+    pub fn fill_with_time(&self, at: OffsetDateTime) -> Result<Vec<u8>, time::error::Format> {
+        /// `"2026-12-02T13:05:55Z"`, quotes included.
+        const TIME_LEN: usize = 22;
+        let at = at.replace_nanosecond(0).unwrap_or(at);
         let (before, after) = self.rendered.split_at(self.gap);
-        let mut body = Vec::with_capacity(self.rendered.len() + room);
+        let mut body = Vec::with_capacity(self.rendered.len() + TIME_LEN);
         body.extend_from_slice(before);
-        write(&mut body)?;
+        // An RFC 3339 time is a JSON string without anything to escape.
+        body.push(b'"');
+        at.format_into(&mut body, &Rfc3339)?;
+        body.push(b'"');
         body.extend_from_slice(after);
         Ok(body)
     }
@@ -148,12 +156,8 @@ mod tests {
     #[test]
     fn a_split_answer_is_filled_where_its_marker_was() {
         let answer = SplitAnswer::cut(br#"{"a":1,"used":"MARK","b":2}"#, b"\"MARK\"").unwrap();
-        let filled = answer.fill_with(5, |body| {
-            body.extend_from_slice(b"\"now\"");
-            Ok::<(), ()>(())
-        });
-        assert_eq!(filled.unwrap(), br#"{"a":1,"used":"now","b":2}"#);
-        assert_eq!(answer.fill_with(0, |_| Err("refused")), Err("refused"));
+        let at = time::macros::datetime!(2026-12-02 13:05:55.75 UTC);
+        assert_eq!(answer.fill_with_time(at).unwrap(), br#"{"a":1,"used":"2026-12-02T13:05:55Z","b":2}"#);
         assert!(SplitAnswer::cut(b"{}", b"MARK").is_none());
     }
 }
