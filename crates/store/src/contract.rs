@@ -435,6 +435,14 @@ pub async fn last_used_never_moves_backwards(store: SharedStore) {
     store.record_last_used(&uses).await.unwrap();
     assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(latest));
     assert_eq!(store.find_token(second.id).await.unwrap().unwrap().last_used_at, Some(latest));
+
+    // A token deleted after its use was written goes with its time, and a
+    // later flush that still holds a use of it writes the others.
+    assert!(store.delete_token(second.id).await.unwrap());
+    let last = latest + Duration::minutes(1);
+    store.record_last_used(&[(token.id, last), (second.id, last)]).await.unwrap();
+    assert_eq!(store.find_token(token.id).await.unwrap().unwrap().last_used_at, Some(last));
+    assert_eq!(store.find_token(second.id).await.unwrap(), None);
 }
 
 pub async fn deleting_a_project_revokes_its_tokens(store: SharedStore) {

@@ -15,10 +15,15 @@ use crate::{backend, map_err, PgStore};
 /// Last-used rows written by one statement.
 const LAST_USED_ROWS_PER_STATEMENT: usize = 1000;
 
+/// A token's columns, read `FROM tokens`. Its last-used time lives in a
+/// narrow table of its own (migration 0010 says why) and is read by a
+/// subquery, not a join: a subquery always takes that table's primary key,
+/// where a join's plan, made once for a prepared statement while the table
+/// was still empty, may scan the whole table on every lookup.
 pub(super) const TOKEN_COLUMNS: &str = "id, org_id, name, level, project_id, environment_id, scopes, preview, digest, \
     previous_digest, previous_valid_until, created_by_id, created_by_label, created_at, rotated_at, \
-    last_used_at, expires_at, revoked_at, revoked_reason, leak_url, leak_source, allowed_ips, parent_id, \
-    salt_fingerprint, source";
+    (SELECT at FROM token_last_used WHERE token_id = tokens.id) AS last_used_at, \
+    expires_at, revoked_at, revoked_reason, leak_url, leak_source, allowed_ips, parent_id, salt_fingerprint, source";
 
 /// The condition for "counts against the plan": made by a user (minted
 /// tokens never count), not revoked, not expired at `$2`.
@@ -322,27 +327,25 @@ impl TokenStore for PgStore {
     }
 
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
-        // Nodes flush overlapping batches; locking the rows in id order makes
-        // every transaction take them in the same order, so two flushes queue
-        // instead of deadlocking.
+        // Nodes flush overlapping batches; writing the rows in id order (byte
+        // order, here and in each statement) makes every transaction lock
+        // them in the same order, so two flushes queue instead of deadlocking.
         let mut uses = uses.to_vec();
         uses.sort_unstable_by_key(|&(id, _)| id);
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        // Two statements per chunk, not one per token: a node whose traffic
-        // is spread over many tokens flushes that many rows each time.
+        // One statement per chunk, not one per token: a node whose traffic
+        // is spread over many tokens flushes that many rows each time. A
+        // token deleted since its use is skipped (one deleted during the
+        // flush fails it once, and the retry skips it); only a later time
+        // changes a row.
         for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
             let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
             let times: Vec<i64> = chunk.iter().map(|&(_, at)| to_millis(at)).collect();
-            sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            // Only a later time changes a row: an update that changed nothing
-            // would still fire the change log's trigger.
             sqlx::query(
-                "UPDATE tokens SET last_used_at = used.at FROM UNNEST($1::text[], $2::bigint[]) AS used(id, at) \
-                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
+                "INSERT INTO token_last_used (token_id, at) \
+                 SELECT used.id, used.at FROM UNNEST($1::text[], $2::bigint[]) AS used(id, at) \
+                 WHERE EXISTS (SELECT 1 FROM tokens WHERE tokens.id = used.id) ORDER BY used.id COLLATE \"C\" \
+                 ON CONFLICT (token_id) DO UPDATE SET at = EXCLUDED.at WHERE token_last_used.at < EXCLUDED.at",
             )
             .bind(&ids)
             .bind(&times)
