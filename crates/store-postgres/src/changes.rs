@@ -38,8 +38,10 @@ const MAX_RETRY: Duration = Duration::from_secs(2);
 #[async_trait]
 impl TokenChangeFeed for PgStore {
     async fn token_change_head(&self) -> StoreResult<u64> {
-        let head: i64 =
-            sqlx::query_scalar("SELECT seq FROM token_change_head").fetch_one(&self.pool).await.map_err(backend)?;
+        let head: i64 = sqlx::query_scalar("SELECT seq FROM token_change_head")
+            .fetch_one(&self.change_log)
+            .await
+            .map_err(backend)?;
         Ok(head as u64)
     }
 
@@ -49,7 +51,7 @@ impl TokenChangeFeed for PgStore {
         ))
         .bind(after as i64)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.change_log)
         .await
         .map_err(backend)?;
         convert_all(rows)

@@ -38,6 +38,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// A connection of its own for reading the token change log. A node
+    /// whose misses fill the pool would otherwise make its log reads queue
+    /// behind them, miss the cache's deadline, start the cache afresh, and
+    /// so send every request to the pool: a spiral a busy node would not
+    /// leave.
+    change_log: PgPool,
     /// A throwaway test database, dropped with the last clone of the store.
     #[cfg(feature = "testing")]
     _test_database: Option<std::sync::Arc<testing::TestDatabase>>,
@@ -57,14 +63,20 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(backend)?;
-        let store = Self::from_pool(pool);
+        let change_log = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(true)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        let store = Self::new(pool, change_log);
         store.migrate().await?;
         Ok(store)
     }
 
-    fn from_pool(pool: PgPool) -> Self {
+    fn new(pool: PgPool, change_log: PgPool) -> Self {
         Self {
             pool,
+            change_log,
             #[cfg(feature = "testing")]
             _test_database: None,
         }

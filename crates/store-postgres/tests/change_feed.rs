@@ -143,6 +143,25 @@ async fn concurrent_changes_commit_in_sequence_order_with_no_gap() {
 }
 
 #[tokio::test]
+async fn the_log_is_read_while_every_pooled_connection_is_busy() {
+    // A node whose verification misses hold every connection of its pool
+    // still follows the log (on a connection of its own), so it does not
+    // miss the cache's deadline because it is busy.
+    let Some(nodes) = two_nodes().await else { return };
+    let seen = nodes.b.token_change_head().await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..nodes.b.pool().options().get_max_connections() {
+        held.push(nodes.b.pool().acquire().await.unwrap());
+    }
+    let id = token(&nodes.a, &nodes.org, Reach::Org).await;
+    assert!(nodes.a.revoke_token(id, now()).await.unwrap());
+    let changes = nodes.b.token_changes_since(seen, 100).await.expect("the log is read with the pool full");
+    assert_eq!(changes.iter().map(|change| change.token_id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(nodes.b.token_change_head().await.unwrap(), seen + 1);
+    drop(held);
+}
+
+#[tokio::test]
 async fn a_lost_listener_reconnects_and_says_so() {
     let Some(nodes) = two_nodes().await else { return };
     let mut signals = nodes.b.subscribe_token_changes().await.unwrap().unwrap();
