@@ -8,7 +8,7 @@
 -- trigger comparing every other column: about 7 s of database CPU per 200,000
 -- rows. Here a row is an id and a time, on pages kept half empty so an update
 -- stays on its page (a heap-only tuple, no index entry): under 1 s for the same
--- flush. (SQLite updates rows in place, so its tokens table keeps the column.)
+-- flush. SQLite's store made the same move (its migration 0010).
 CREATE TABLE token_last_used (
     token_id TEXT COLLATE "C" PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,
     at BIGINT NOT NULL

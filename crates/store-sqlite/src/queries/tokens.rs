@@ -297,12 +297,14 @@ impl TokenStore for SqliteStore {
     async fn record_last_used(&self, uses: &[(TokenId, OffsetDateTime)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await.map_err(backend)?;
         // One statement per chunk, not per token: a node whose traffic is
-        // spread over many tokens flushes that many rows each time.
+        // spread over many tokens flushes that many rows each time. A token
+        // deleted since its use is skipped; only a later time changes a row.
         for chunk in uses.chunks(LAST_USED_ROWS_PER_STATEMENT) {
             let sql = format!(
                 "WITH used(id, at) AS (VALUES {}) \
-                 UPDATE tokens SET last_used_at = used.at FROM used \
-                 WHERE tokens.id = used.id AND (tokens.last_used_at IS NULL OR tokens.last_used_at < used.at)",
+                 INSERT INTO token_last_used (token_id, at) \
+                 SELECT id, at FROM used WHERE EXISTS (SELECT 1 FROM tokens WHERE tokens.id = used.id) \
+                 ON CONFLICT (token_id) DO UPDATE SET at = excluded.at WHERE token_last_used.at < excluded.at",
                 vec!["(?, ?)"; chunk.len()].join(", ")
             );
             let mut query = sqlx::query(&sql).persistent(false);
