@@ -53,21 +53,8 @@ impl PgStore {
     /// Connects to a `postgres://…` URL and runs pending migrations (several
     /// nodes starting at once is fine: sqlx serializes them with a lock).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections()?)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // A connection that died with the network is found out (and
-            // replaced) before a query is sent on it, so a node recovers by
-            // itself when the database comes back.
-            .test_before_acquire(true)
-            .connect(url)
-            .await
-            .map_err(backend)?;
-        let change_log = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(true)
-            .connect_lazy_with((*pool.connect_options()).clone());
+        let pool = pool_options(max_connections()?).connect(url).await.map_err(backend)?;
+        let change_log = pool_options(1).connect_lazy_with((*pool.connect_options()).clone());
         let store = Self::new(pool, change_log);
         store.migrate().await?;
         Ok(store)
@@ -91,6 +78,17 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// A pool of at most `max_connections`, with the timeouts every pool of a node uses.
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A connection that died with the network is found out (and
+        // replaced) before a query is sent on it, so a node recovers by
+        // itself when the database comes back.
+        .test_before_acquire(true)
 }
 
 fn max_connections() -> StoreResult<u32> {
