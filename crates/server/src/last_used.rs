@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
 
 use gatepass_core::id::TokenId;
 use gatepass_store::{from_millis, to_millis, Store};
@@ -24,8 +23,6 @@ use quick_cache::DefaultHashBuilder;
 use time::OffsetDateTime;
 
 use crate::metrics::Metrics;
-use crate::periodic::{spawn_every, OnShutdown};
-use crate::verify::TokenVerifier;
 
 const SHARDS: usize = 16;
 /// Slots of the once-a-second filter (8 bytes each, 512 KiB in all).
@@ -136,9 +133,9 @@ impl LastUsed {
     }
 
     /// Writes everything pending in one batch. On failure the times are put
-    /// back, so a database hiccup loses nothing. Called by
-    /// [`TokenVerifier::flush_last_used`], which first gathers the uses kept
-    /// in cached answers.
+    /// back, so a database hiccup loses nothing. Called by the verifier's
+    /// `flush_last_used`, which first gathers the uses kept in cached
+    /// answers.
     pub(crate) async fn flush(&self, store: &dyn Store, metrics: &Metrics) {
         let batch: Vec<(TokenId, OffsetDateTime)> =
             self.pending.iter().flat_map(|shard| shard.lock().drain().collect::<Vec<_>>()).collect();
@@ -158,21 +155,6 @@ impl LastUsed {
             }
         }
     }
-}
-
-/// Flushes every `interval` until `shutdown` fires, then once more: the
-/// uses kept in `verifier`'s cached answers along with the pending times.
-pub fn spawn_flusher(
-    verifier: Arc<TokenVerifier>,
-    store: Arc<dyn Store>,
-    metrics: Arc<Metrics>,
-    interval: std::time::Duration,
-    shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    spawn_every(interval, shutdown, OnShutdown::RunOnceMore, move || {
-        let (verifier, store, metrics) = (verifier.clone(), store.clone(), metrics.clone());
-        async move { verifier.flush_last_used(store.as_ref(), &metrics).await }
-    })
 }
 
 #[cfg(test)]

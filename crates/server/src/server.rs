@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::secret_scanning::ScanningKeys;
 use crate::clock::Clock;
 use crate::config::{DatabaseConfig, ServerConfig};
-use crate::last_used::{spawn_flusher, LastUsed};
+use crate::last_used::LastUsed;
 use crate::limits::MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::outbox::deploy_hook::DeployHooks;
@@ -111,8 +111,7 @@ impl RunningServer {
             )
             .with_previous_salt(config.previous_salt.clone()),
         );
-        let flusher = spawn_flusher(
-            verifier.clone(),
+        let flusher = verifier.clone().spawn_last_used_flusher(
             store.clone(),
             metrics.clone(),
             config.last_used_flush,

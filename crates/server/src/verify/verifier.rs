@@ -21,6 +21,7 @@ use super::cache::{CachedToken, Lookup, Trust, VerifiedToken, VerifyCache};
 use super::{RejectReason, VerifyError};
 use crate::last_used::LastUsed;
 use crate::metrics::{bump, Metrics};
+use crate::periodic::{spawn_every, OnShutdown};
 
 /// What the cache alone says of a presented token.
 pub enum CachedVerdict {
@@ -342,6 +343,21 @@ impl TokenVerifier {
             self.last_used.hand_over(answers.record.id, &answers.used);
         }
         self.last_used.flush(store, metrics).await;
+    }
+
+    /// Flushes last-used times every `interval` until `shutdown` fires, then
+    /// once more.
+    pub fn spawn_last_used_flusher(
+        self: Arc<Self>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        interval: std::time::Duration,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        spawn_every(interval, shutdown, OnShutdown::RunOnceMore, move || {
+            let (verifier, store, metrics) = (self.clone(), store.clone(), metrics.clone());
+            async move { verifier.flush_last_used(store.as_ref(), &metrics).await }
+        })
     }
 
     /// Drops everything cached (many tokens changed, or changes may have been missed).
