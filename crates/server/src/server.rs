@@ -111,12 +111,7 @@ impl RunningServer {
             )
             .with_previous_salt(config.previous_salt.clone()),
         );
-        let flusher = verifier.clone().spawn_last_used_flusher(
-            store.clone(),
-            metrics.clone(),
-            config.last_used_flush,
-            shutdown_rx.clone(),
-        );
+        let flusher = verifier.clone().spawn_last_used_flusher(config.last_used_flush, shutdown_rx.clone());
         let change_follower = match change_signals {
             Some(signals) => {
                 let follower = Follower::start(verifier.clone(), store.clone()).await?;

@@ -345,18 +345,16 @@ impl TokenVerifier {
         self.last_used.flush(store, metrics).await;
     }
 
-    /// Flushes last-used times every `interval` until `shutdown` fires, then
-    /// once more.
+    /// Flushes last-used times to the verifier's own store every `interval`
+    /// until `shutdown` fires, then once more.
     pub fn spawn_last_used_flusher(
         self: Arc<Self>,
-        store: Arc<dyn Store>,
-        metrics: Arc<Metrics>,
         interval: std::time::Duration,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         spawn_every(interval, shutdown, OnShutdown::RunOnceMore, move || {
-            let (verifier, store, metrics) = (self.clone(), store.clone(), metrics.clone());
-            async move { verifier.flush_last_used(store.as_ref(), &metrics).await }
+            let verifier = self.clone();
+            async move { verifier.flush_last_used(verifier.store.as_ref(), &verifier.metrics).await }
         })
     }
 
