@@ -17,6 +17,7 @@
 
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use time::OffsetDateTime;
@@ -72,6 +73,11 @@ struct Window {
 pub struct FailureLimiter {
     max_failures: u32,
     windows: Cache<AddressKey, Window>,
+    /// No address is limited from this unix second on: the latest end of a
+    /// window that reached the limit. Until an address fails too often,
+    /// asking for a standing costs one atomic load, not a lookup every
+    /// request's thread contends for.
+    no_limits_from: AtomicI64,
 }
 
 impl std::fmt::Debug for FailureLimiter {
@@ -82,11 +88,18 @@ impl std::fmt::Debug for FailureLimiter {
 
 impl FailureLimiter {
     pub fn new(max_failures_per_minute: u32, tracked_addresses: usize) -> Self {
-        Self { max_failures: max_failures_per_minute.max(1), windows: Cache::new(tracked_addresses.max(1)) }
+        Self {
+            max_failures: max_failures_per_minute.max(1),
+            windows: Cache::new(tracked_addresses.max(1)),
+            no_limits_from: AtomicI64::new(i64::MIN),
+        }
     }
 
     /// Whether failing credentials from `ip` are refused now.
     pub fn standing(&self, ip: IpAddr, now: OffsetDateTime) -> Standing {
+        if now.unix_timestamp() >= self.no_limits_from.load(Ordering::Acquire) {
+            return Standing::Clear;
+        }
         match self.windows.get(&AddressKey::from(ip)) {
             Some(window) => self.standing_of(&window, now.unix_timestamp()),
             None => Standing::Clear,
@@ -129,7 +142,11 @@ impl FailureLimiter {
             }
             _ => fresh,
         };
-        self.standing_of(&window, now)
+        let standing = self.standing_of(&window, now);
+        if let Standing::Limited { .. } = standing {
+            self.no_limits_from.fetch_max(window.started + WINDOW_SECS, Ordering::AcqRel);
+        }
+        standing
     }
 
     /// How many addresses are tracked now (never more than the configured bound).
@@ -256,6 +273,23 @@ mod tests {
         assert_eq!(limiter.check(other, start), Ok(()));
         assert_eq!(limiter.check(ip, start + Duration::seconds(61)), Ok(()));
         assert_eq!(limiter.record_failure(ip, start + Duration::seconds(61)), Standing::Clear, "a new window");
+    }
+
+    #[test]
+    fn an_address_limited_later_stays_limited_after_an_earlier_ones_window_ends() {
+        let limiter = FailureLimiter::new(2, 100);
+        let (early, late): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+        let start = datetime!(2026-11-25 12:00 UTC);
+        limiter.record_failure(early, start);
+        assert_eq!(limiter.check(early, start), Ok(()), "failures below the limit limit nobody");
+        limiter.record_failure(early, start);
+        let later = start + Duration::seconds(30);
+        limiter.record_failure(late, later);
+        limiter.record_failure(late, later);
+        let after_the_first_window = start + Duration::seconds(70);
+        assert_eq!(limiter.check(early, after_the_first_window), Ok(()));
+        assert_eq!(limiter.check(late, after_the_first_window), Err(20));
+        assert_eq!(limiter.check(late, later + Duration::seconds(60)), Ok(()));
     }
 
     #[test]

@@ -116,7 +116,7 @@ async fn authenticate_token(
     };
     match verified {
         Ok(record) => {
-            bump(&state.metrics.verify_ok);
+            state.metrics.verify_ok.bump();
             Ok(token_caller(record, client_ip))
         }
         Err(VerifyError::Rejected(reason)) => {
