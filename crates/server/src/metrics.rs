@@ -1,9 +1,10 @@
 //! Counters for `/metrics`, in the Prometheus text format. Plain atomics,
-//! and for what every verified request counts a [`SpreadCounter`]: counting
-//! costs the verify path one relaxed add to a line no other thread writes.
+//! and a [`SpreadCounter`] for the count every verified request bumps:
+//! counting costs the verify path one relaxed add to a cache line no other
+//! thread writes.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::verify::RejectReason;
 
@@ -107,7 +108,7 @@ impl SpreadCounter {
         thread_local! {
             /// This thread's slot, handed out in turn as threads first count.
             static SLOT: usize = {
-                static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
                 NEXT.fetch_add(1, Ordering::Relaxed) % SPREAD_SLOTS
             };
         }
