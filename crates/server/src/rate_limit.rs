@@ -97,11 +97,12 @@ impl FailureLimiter {
 
     /// Whether failing credentials from `ip` are refused now.
     pub fn standing(&self, ip: IpAddr, now: OffsetDateTime) -> Standing {
-        if now.unix_timestamp() >= self.no_limits_from.load(Ordering::Acquire) {
+        let now = now.unix_timestamp();
+        if now >= self.no_limits_from.load(Ordering::Acquire) {
             return Standing::Clear;
         }
         match self.windows.get(&AddressKey::from(ip)) {
-            Some(window) => self.standing_of(&window, now.unix_timestamp()),
+            Some(window) => self.standing_of(&window, now),
             None => Standing::Clear,
         }
     }
