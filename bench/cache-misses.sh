@@ -54,7 +54,7 @@ for mode in hot wide hot wide; do
   callgrind_control --dump="$mode" "$SERVER_PID" > /dev/null 2>&1
   dump=$(ls -t "$WORK"/callgrind.out.* | head -1)
   cp "$dump" "$WORK/$mode.out"
-  requests=$(grep -o '[0-9]* requests in' "$WORK/wrk.txt" | awk '{print $1}')
+  read -r _ requests _ < <(wrk_figures "$WORK/wrk.txt")
   echo "$requests" > "$WORK/$mode.requests"
 done
 for mode in hot wide; do

@@ -32,19 +32,18 @@ counters() {
 }
 
 split_run() { # round, name, then wrk arguments
-  local round=$1 name=$2 before after; shift 2
+  local round=$1 name=$2 before after rps total; shift 2
   before=$(counters)
   wrk -t2 -c64 -d"${DURATION}s" "$@" > "$WORK/wrk.txt"
   after=$(counters)
-  python3 - "$WORK/wrk.txt" "$round" "$name" "$before" "$after" "$(getconf CLK_TCK)" >> "$WORK/split.tsv" <<'PY'
-import re, sys
-path, rnd, name, before, after, tck = sys.argv[1:]
-text = open(path).read()
-total = int(re.search(r'(\d+) requests in', text).group(1))
-rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
+  read -r rps total _ < <(wrk_figures "$WORK/wrk.txt")
+  python3 - "$round" "$name" "$rps" "$total" "$before" "$after" "$(getconf CLK_TCK)" >> "$WORK/split.tsv" <<'PY'
+import sys
+rnd, name, rps, total, before, after, tck = sys.argv[1:]
+total = max(int(total), 1)
 user, kernel, switches, reschedules = (int(a) - int(b) for a, b in zip(after.split(), before.split()))
 us = 1e6 / int(tck) / total
-print(f"{rnd}\t{name}\t{rps:.0f}\t{user * us:.2f}\t{kernel * us:.2f}\t{switches / total:.3f}\t{reschedules / total:.3f}")
+print(f"{rnd}\t{name}\t{rps}\t{user * us:.2f}\t{kernel * us:.2f}\t{switches / total:.3f}\t{reschedules / total:.3f}")
 PY
 }
 

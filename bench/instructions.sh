@@ -36,7 +36,7 @@ for name in "${BENCHMARK_ENDPOINTS[@]}"; do
   wrk -t1 -c8 -d"${DURATION}s" "${args[@]}" > "$WORK/wrk.txt"
   callgrind_control --dump="$name" "$SERVER_PID" > /dev/null 2>&1
   dump=$(ls -t "$WORK"/callgrind.out.* | head -1)
-  requests=$(grep -o '[0-9]* requests in' "$WORK/wrk.txt" | awk '{print $1}')
+  read -r _ requests _ < <(wrk_figures "$WORK/wrk.txt")
   total=$(awk '/^(summary|totals):/ && !found {print $2; found = 1}' "$dump")
   # Inclusive cost of SHA-256's block function, wherever it was called from.
   sha=$(callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null \

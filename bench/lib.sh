@@ -93,19 +93,10 @@ LUA
 # (/proc/PID/stat fields 14 and 15; the name in field 2 has no spaces).
 server_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 
-# Runs wrk for DURATION seconds (THREADS threads, CONNECTIONS connections) and
-# appends "round, name, req/s, p50 ms, p99 ms, requests, non-2xx, server CPU
-# µs per request" to $WORK/results.tsv. The server's CPU time per request
-# (user and kernel, the kernel's loopback work for both ends included) is
-# what the server costs apart from the load generator that shares its cores,
-# and drifts far less between rounds than req/s does.
-wrk_round() { # round, name, then wrk arguments
-  local round=$1 name=$2 cpu_before cpu_after; shift 2
-  cpu_before=$(server_cpu_ticks)
-  wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"${DURATION}s" --latency "$@" > "$WORK/wrk.txt"
-  cpu_after=$(server_cpu_ticks)
-  python3 - "$WORK/wrk.txt" "$round" "$name" "$(( cpu_after - cpu_before ))" "$(getconf CLK_TCK)" \
-    >> "$WORK/results.tsv" <<'PY2'
+# The figures of a wrk report (file): req/s, requests, p50 and p99 in ms (0
+# when run without --latency) and non-2xx responses, tab-separated.
+wrk_figures() { # wrk output file
+  python3 - "$1" <<'PY2'
 import re, sys
 text = open(sys.argv[1]).read()
 def ms(v, unit): return float(v) * {'us': 0.001, 'ms': 1.0, 's': 1000.0}[unit]
@@ -113,10 +104,26 @@ rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
 total = int(re.search(r'(\d+) requests in', text).group(1))
 p = {m.group(1): ms(m.group(2), m.group(3)) for m in re.finditer(r'\s(50|99)%\s+([\d.]+)(us|ms|s)\b', text)}
 non2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
-cpu_us = int(sys.argv[4]) / int(sys.argv[5]) * 1e6 / max(total, 1)
-print(f"{sys.argv[2]}\t{sys.argv[3]}\t{rps:.0f}\t{p['50']:.3f}\t{p['99']:.3f}\t{total}\t{non2xx.group(1) if non2xx else 0}"
-      f"\t{cpu_us:.2f}")
+print(f"{rps:.0f}\t{total}\t{p.get('50', 0):.3f}\t{p.get('99', 0):.3f}\t{non2xx.group(1) if non2xx else 0}")
 PY2
+}
+
+# Runs wrk for DURATION seconds (THREADS threads, CONNECTIONS connections) and
+# appends "round, name, req/s, p50 ms, p99 ms, requests, non-2xx, server CPU
+# µs per request" to $WORK/results.tsv. The server's CPU time per request
+# (user and kernel, the kernel's loopback work for both ends included) is
+# what the server costs apart from the load generator that shares its cores,
+# and drifts far less between rounds than req/s does.
+wrk_round() { # round, name, then wrk arguments
+  local round=$1 name=$2 cpu_before cpu_after rps total p50 p99 non2xx cpu_us; shift 2
+  cpu_before=$(server_cpu_ticks)
+  wrk -t"${THREADS:-2}" -c"${CONNECTIONS:-64}" -d"${DURATION}s" --latency "$@" > "$WORK/wrk.txt"
+  cpu_after=$(server_cpu_ticks)
+  read -r rps total p50 p99 non2xx < <(wrk_figures "$WORK/wrk.txt")
+  cpu_us=$(awk -v ticks=$(( cpu_after - cpu_before )) -v tck="$(getconf CLK_TCK)" -v total="$total" \
+    'BEGIN {printf "%.2f", ticks / tck * 1e6 / (total > 0 ? total : 1)}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$total" "$non2xx" "$cpu_us" \
+    >> "$WORK/results.tsv"
 }
 
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
