@@ -14,7 +14,9 @@
 # reads only when a token changes).
 #
 # Usage: bench/load.sh [seconds per endpoint and round, default 5]
-#        bench/load.sh wide N [seconds]   N tokens at random (bench/wide.sh)
+#        bench/load.sh wide N [seconds]   N tokens at random (bench/wide.sh);
+#                                         SLICES=n for n slices of 2 s instead,
+#                                         each with its p99 and the flushes so far
 #        bench/load.sh writes [seconds]   token creates and deployments per second
 #                                         with 4 and 16 clients (bench/writes.sh)
 #        ROUNDS=n to change the number of rounds (default 5);

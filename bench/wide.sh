@@ -69,6 +69,19 @@ kill $WARM_PID; wait $WARM_PID 2>/dev/null || true
 READS_BEFORE=$(metric gatepass_token_verification_store_reads_total)
 ROWS_BEFORE=$(metric gatepass_last_used_rows_written_total)
 
+# SLICES=n: instead of the rounds, n back-to-back slices of 2 s of wide
+# traffic, each with its p99 and the last-used flushes so far, to see what a
+# flush does to the requests around it.
+if [ -n "${SLICES:-}" ]; then
+  echo "slice	req/s	p50 ms	p99 ms	last-used flushes so far"
+  for slice in $(seq 1 "$SLICES"); do
+    wrk -t2 -c64 -d2s --latency -s "$WORK/wide.lua" "$URL/" > "$WORK/slice.txt"
+    read -r rps _ p50 p99 _ < <(wrk_figures "$WORK/slice.txt")
+    echo "$slice	$rps	$p50	$p99	$(metric gatepass_last_used_flushes_total)"
+  done
+  exit 0
+fi
+
 # Interleaved rounds, each starting one further along the list.
 RUNS=(healthz healthz_scripted token_wide token_hot)
 wide_run() { # round, name
