@@ -66,7 +66,7 @@ impl Default for CacheSizes {
 }
 
 /// How many cached answers hand over their kept uses before a flush lets
-/// other tasks run (about half a millisecond's work).
+/// other tasks run (under a millisecond of work).
 const HAND_OVERS_BETWEEN_YIELDS: usize = 1024;
 
 pub struct TokenVerifier {
